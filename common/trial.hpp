@@ -1,0 +1,89 @@
+// What the launcher, the workers and the store say to each other about a
+// trial: its definition, the record of one epoch, and the runner interface
+// that workers/ implements. No LibTorch, no MPI, no HDF5.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cir {
+
+enum class TrialStatus : std::int8_t { pending = 0, running = 1, done = 2, failed = 3, diverged = 4 };
+
+// "pending", "running", "done", "failed", "diverged".
+const char* to_string(TrialStatus status);
+
+// One point of a sweep's grid with one seed.
+struct TrialSpec {
+  std::string id;          // short_digest(params_json + "#seed=" + seed): 16 hex digits
+  std::int64_t index = 0;  // position in the sweep's expanded trial list
+  std::int64_t seed = 0;
+  // Every resolved key of the trial, as one canonical JSON object with dotted
+  // keys in sorted order ({"loss.gamma0":1.0,"train.lr":0.04,…}); ±infinity
+  // and NaN are the strings "inf", "-inf" and "nan".
+  std::string params_json;
+  // The keys that the sweep's grid varies, in grid order ("loss.gamma0", …).
+  std::vector<std::string> swept_keys;
+  // A relative cost estimate for longest-expected-first scheduling.
+  double expected_cost = 1.0;
+};
+
+// Recall@K of one split at one epoch.
+struct RecallValue {
+  std::string split;  // "dress", "shirt", "toptee", "test", "val", …
+  std::int32_t k = 0;
+  double value = 0.0;  // percent, 0–100
+};
+
+// What a trial reports at the end of each epoch (DESIGN.md "/epochs").
+struct EpochRecord {
+  std::string trial_id;
+  std::int32_t epoch = 0;  // 0-based
+  double loss_total = 0.0, loss_info = 0.0, loss_u = 0.0;
+  double gamma = 0.0;    // the balance weight γ of this epoch
+  double aug_std = 0.0;  // the augmenter's mean σ_t over the epoch
+  double lr = 0.0;       // base learning rate at the end of the epoch
+  double train_seconds = 0.0, eval_seconds = 0.0, samples_per_second = 0.0;
+  std::vector<RecallValue> recalls;  // empty when the epoch was not evaluated
+};
+
+// How a run of a trial ended.
+struct TrialResult {
+  enum class Outcome { done, failed, diverged, stopped } outcome = Outcome::done;
+  std::int32_t epoch = -1;  // the epoch at which it failed, diverged or stopped
+  std::string message;      // the error text for failed / diverged
+};
+
+// Everything a runner gets from the launcher for one run of a trial.
+struct TrialContext {
+  const TrialSpec* trial = nullptr;
+  // Epochs already committed to the store (0 = fresh start): resume from the
+  // checkpoint of epoch resume_from - 1 and report epochs resume_from, …
+  std::int32_t resume_from = 0;
+  std::string checkpoint_dir;  // results/<sweep>/checkpoints/<trial id>/
+  int group_rank = 0, group_size = 1;
+  // The group's MPI communicator (an MPI_Comm cast to an integer handle via
+  // MPI_Comm_c2f), so this header needs no MPI.
+  int group_comm_f = 0;
+  // Called by the group leader (group_rank 0) once per finished epoch; it
+  // returns when the coordinator has the record.
+  std::function<void(const EpochRecord&)> report;
+  // True once a stop signal (SIGTERM, SIGUSR1) arrived: checkpoint at the
+  // next step boundary and return Outcome::stopped. Every rank of the group
+  // sees the same answer at the same step (the launcher agrees it across
+  // the group).
+  std::function<bool()> stop_requested;
+};
+
+// Runs one trial on one group of ranks; every rank of the group calls run()
+// with the same trial. Implemented by workers/ (the real trainer) and by the
+// launcher's tests (a small deterministic fake).
+class TrialRunner {
+ public:
+  virtual ~TrialRunner() = default;
+  virtual TrialResult run(const TrialContext& context) = 0;
+};
+
+}  // namespace cir

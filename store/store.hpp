@@ -1,0 +1,115 @@
+// The HDF5 results store (DESIGN.md "Results store"): the public API that the
+// launcher's coordinator writes through and cir-report reads through.
+// No LibTorch, no MPI.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/trial.hpp"
+
+namespace cir::store {
+
+inline constexpr int kFormatVersion = 1;
+
+// The root attributes of a store.
+struct SweepHeader {
+  std::string sweep;        // the sweep's name
+  std::string spec_text;    // the resolved spec, as TOML text
+  std::string spec_digest;  // sha256_hex of spec_text's canonical form
+  std::string cir_version;
+  double created = 0.0, updated = 0.0;  // unix seconds
+};
+
+// A trial's row in /trials.
+struct TrialRow {
+  TrialSpec spec;
+  TrialStatus status = TrialStatus::pending;
+  std::int32_t attempts = 0;             // how many times a run of it started
+  std::int32_t epochs_done = 0;          // committed epochs
+  double started = 0.0, finished = 0.0;  // unix seconds; 0 = not yet
+  std::string error;                     // the message of a failed / diverged trial
+  std::string notes_json = "{}";         // anything else worth keeping (Slurm job id, dropped samples, …)
+};
+
+struct OpenOptions {
+  // Keep the trials of a store whose spec digest differs from the spec being
+  // run (those whose id is still in the spec), instead of refusing.
+  bool force_new_spec = false;
+};
+
+// Single-writer access (the coordinator). Every change is made in memory and
+// reaches the file through commit(): the file on disk is always a complete
+// snapshot (written to <store>.tmp, fsynced, renamed).
+class Writer {
+ public:
+  // Opens `path`, or creates it with `header`. Throws cir::Error with
+  // ExitCode::store_refused for a non-cir HDF5 file, a newer format version,
+  // a corrupt file, or a spec digest that differs (naming the keys that
+  // differ) unless options.force_new_spec.
+  static Writer open(const std::filesystem::path& path, const SweepHeader& header,
+                     const OpenOptions& options = {});
+  Writer(Writer&&) noexcept;
+  Writer& operator=(Writer&&) noexcept;
+  ~Writer();
+
+  // Registers trials not yet in the store as pending; known ids are kept.
+  void add_trials(const std::vector<TrialSpec>& trials);
+  // Status changes. running increments attempts and stamps `started`;
+  // done/failed/diverged stamp `finished`; error is kept for failed/diverged.
+  void set_status(const std::string& trial_id, TrialStatus status, const std::string& error = {});
+  void set_notes(const std::string& trial_id, const std::string& notes_json);
+  // Appends one epoch (its /epochs row and its /recalls rows) and sets
+  // epochs_done = record.epoch + 1.
+  void append_epoch(const EpochRecord& record);
+  // Drops the rows of epochs >= epoch (a resumed trial re-runs them).
+  void truncate(const std::string& trial_id, std::int32_t epoch);
+
+  const std::vector<TrialRow>& trials() const;
+
+  // Writes a snapshot if something changed and the last write is at least
+  // a second old; otherwise leaves it for a later commit()/flush() (commits
+  // that come within a second coalesce). Returns true if it wrote.
+  bool commit();
+  // Writes a snapshot now if anything changed since the last write.
+  void flush();
+
+ private:
+  struct Impl;
+  explicit Writer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Which trials a rerun must still do, and from where.
+struct ResumeView {
+  std::vector<std::string> done;                      // ids finished (done, failed or diverged)
+  std::map<std::string, std::int32_t> continue_from;  // id -> committed epochs, for unfinished trials
+};
+
+// Read-only access; safe while a writer commits (it reads one snapshot).
+class Reader {
+ public:
+  static Reader open(const std::filesystem::path& path);
+  Reader(Reader&&) noexcept;
+  Reader& operator=(Reader&&) noexcept;
+  ~Reader();
+
+  const SweepHeader& header() const;
+  const std::vector<TrialRow>& trials() const;
+  std::vector<EpochRecord> epochs(const std::string& trial_id) const;  // with recalls, by epoch
+  // The epoch with the highest value of a metric ("r10" = mean R@10 over
+  // splits, "avg" = mean of R@10 and R@50, …), or the last epoch for "last".
+  std::optional<EpochRecord> select_epoch(const std::string& trial_id, const std::string& rule) const;
+  ResumeView resume_view() const;
+
+ private:
+  struct Impl;
+  explicit Reader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cir::store
