@@ -13,9 +13,9 @@ packages=(
   libhdf5-dev hdf5-tools
   libtomlplusplus-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
-  libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev
+  libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev libicu-dev
   # Python peers that tests and benchmarks compare against (Debian's python3)
-  python3 python3-numpy python3-h5py python3-pandas python3-torch python3-torchvision python3-faiss
+  python3 python3-numpy python3-h5py python3-pandas python3-torch python3-torchvision python3-faiss python3-pil
   # figures
   gnuplot-nox
   # single-node Slurm for the slurm/ tests
