@@ -110,7 +110,7 @@ class TrialRun {
                        torch::optim::SGDOptions(base_lr_)
                            .momentum(params_.number("train.momentum"))
                            .weight_decay(params_.number("train.weight_decay")));
-    loader_.emplace(dataset_, text_.tokenizer, params_, comm_.rank(), comm_.size());
+    loader_.emplace(dataset_, text_.tokenizer, params_, comm_.rank(), comm_.size(), seed());
     checkpoints_.emplace(context.checkpoint_dir, static_cast<int>(params_.integer("train.checkpoint_keep")));
   }
 
@@ -141,17 +141,17 @@ class TrialRun {
   // that the store does not have yet.
   void restore() {
     reported_ = context_.resume_from;
-    const std::optional<int> latest = checkpoints_->latest();
-    if (!latest) {
+    const std::optional<Checkpoint> checkpoint = checkpoints_->latest();
+    if (!checkpoint) {
       if (reported_ > 0) {
         log::warn("trial {}: no checkpoint in {}; retraining the {} committed epoch(s) without reporting them",
                   trial_.id, context_.checkpoint_dir, reported_);
       }
       return;
     }
-    const Checkpoint checkpoint = checkpoints_->load(*latest);
-    state_ = trial_state_from_json(checkpoint.state_json, context_.checkpoint_dir);
-    load_weights(*net_, *optimizer_, checkpoint.tensors, context_.checkpoint_dir);
+    const std::string what = (checkpoints_->path() / checkpoint->name).string();
+    state_ = trial_state_from_json(checkpoint->state, what);
+    load_weights(*net_, *optimizer_, checkpoint->tensors, what);
     saved_ = {state_.epoch, state_.step};
     for (const EpochRecord& record : state_.history) {
       if (record.epoch == reported_) report(record);
@@ -178,8 +178,7 @@ class TrialRun {
       static_cast<torch::optim::SGDOptions&>(groups[g].options()).lr(base_lr_ * factor * lr_factors_[g]);
     }
     agreed(comm_.mpi(), [&] {
-      loader_->start_epoch(epoch);
-      for (std::int64_t s = 0; s < state_.step; ++s) loader_->next();
+      loader_->start_epoch(epoch, state_.step);
       return 0;
     });
     while (true) {
@@ -254,7 +253,7 @@ class TrialRun {
     const bool reporting = epoch >= reported_;
     if (reporting && evaluates(epoch)) {
       const auto start = Clock::now();
-      record.recalls = evaluate(*net_, *dataset_, text_.tokenizer, params_, comm_, comm_.mpi(), device_);
+      record.recalls = evaluate(*net_, dataset_, text_.tokenizer, params_, comm_, device_);
       record.eval_seconds = seconds_since(start);
     }
     state_.epoch += 1;
@@ -265,15 +264,12 @@ class TrialRun {
     if (reporting) report(record);
   }
 
-  // Checkpoints the current position (a complete epoch is stored as the
-  // checkpoint of that epoch, a partial one under its own epoch).
+  // Checkpoints the current position (the group leader writes it).
   void save() {
-    if (saved_ == std::pair{state_.epoch, state_.step}) return;
-    const int key = state_.step > 0 ? state_.epoch : state_.epoch - 1;
-    if (key < 0) return;
-    const auto tensors = weight_tensors(*net_, *optimizer_);
-    if (comm_.leader()) checkpoints_->save(key, tensors, to_json(state_));
-    saved_ = {state_.epoch, state_.step};
+    const std::pair position{state_.epoch, state_.step};
+    if (saved_ == position) return;
+    if (comm_.leader()) checkpoints_->save(to_json(state_), weight_tensors(*net_, *optimizer_));
+    saved_ = position;
   }
 
   const TrialContext& context_;
@@ -295,7 +291,7 @@ class TrialRun {
   std::optional<datasets::TrainLoader> loader_;
   std::optional<CheckpointDir> checkpoints_;
   TrialState state_;
-  std::pair<std::int32_t, std::int64_t> saved_{0, 0};
+  std::pair<std::int32_t, std::int64_t> saved_{0, 0};  // the position of the newest checkpoint
   std::int32_t reported_ = 0;
 };
 

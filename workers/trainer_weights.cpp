@@ -10,7 +10,7 @@ std::string optimizer_key(const torch::Tensor& parameter) {
   return c10::guts::to_string(parameter.unsafeGetTensorImpl());
 }
 
-const torch::Tensor& find(const NamedTensors& tensors, const std::string& name, const torch::Tensor& like,
+const torch::Tensor& find(const std::map<std::string, torch::Tensor>& tensors, const std::string& name, const torch::Tensor& like,
                           const std::string& what) {
   const auto it = tensors.find(name);
   if (it == tensors.end()) {
@@ -27,8 +27,8 @@ const torch::Tensor& find(const NamedTensors& tensors, const std::string& name, 
 
 }  // namespace
 
-NamedTensors weight_tensors(torch::nn::Module& net, torch::optim::SGD& optimizer) {
-  NamedTensors tensors;
+std::map<std::string, torch::Tensor> weight_tensors(torch::nn::Module& net, torch::optim::SGD& optimizer) {
+  std::map<std::string, torch::Tensor> tensors;
   for (const auto& item : net.named_parameters()) {
     tensors["model/" + item.key()] = item.value().detach().to(torch::kCPU).clone();
     const auto state = optimizer.state().find(optimizer_key(item.value()));
@@ -45,7 +45,7 @@ NamedTensors weight_tensors(torch::nn::Module& net, torch::optim::SGD& optimizer
   return tensors;
 }
 
-void load_weights(torch::nn::Module& net, torch::optim::SGD& optimizer, const NamedTensors& tensors,
+void load_weights(torch::nn::Module& net, torch::optim::SGD& optimizer, const std::map<std::string, torch::Tensor>& tensors,
                   const std::string& what) {
   torch::NoGradGuard no_grad;
   for (auto& item : net.named_parameters()) {

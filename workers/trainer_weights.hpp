@@ -10,14 +10,12 @@
 
 namespace cir::workers {
 
-using NamedTensors = std::map<std::string, torch::Tensor>;
-
-NamedTensors weight_tensors(torch::nn::Module& net, torch::optim::SGD& optimizer);
+std::map<std::string, torch::Tensor> weight_tensors(torch::nn::Module& net, torch::optim::SGD& optimizer);
 
 // Copies the tensors back into `net` (on its device) and `optimizer`.
 // Throws cir::Error naming `what` (the checkpoint) for a missing tensor or a
 // shape that differs: the checkpoint belongs to another model.
-void load_weights(torch::nn::Module& net, torch::optim::SGD& optimizer, const NamedTensors& tensors,
+void load_weights(torch::nn::Module& net, torch::optim::SGD& optimizer, const std::map<std::string, torch::Tensor>& tensors,
                   const std::string& what);
 
 }  // namespace cir::workers

@@ -50,10 +50,10 @@ EpochRecord record_from(const nlohmann::json& j) {
 
 }  // namespace
 
-std::string to_json(const TrialState& state) {
+nlohmann::json to_json(const TrialState& state) {
   nlohmann::json history = nlohmann::json::array();
   for (const EpochRecord& record : state.history) history.push_back(record_json(record));
-  const nlohmann::json j = {{"epoch", state.epoch},
+  return {{"epoch", state.epoch},
                             {"step", state.step},
                             {"sums",
                              {{"loss_total", state.sums.loss_total},
@@ -64,12 +64,10 @@ std::string to_json(const TrialState& state) {
                               {"samples", state.sums.samples},
                               {"train_seconds", state.sums.train_seconds}}},
                             {"history", history}};
-  return j.dump();
 }
 
-TrialState trial_state_from_json(const std::string& text, const std::string& what) {
+TrialState trial_state_from_json(const nlohmann::json& j, const std::string& what) {
   try {
-    const nlohmann::json j = nlohmann::json::parse(text);
     TrialState state;
     state.epoch = j.at("epoch").get<std::int32_t>();
     state.step = j.at("step").get<std::int64_t>();

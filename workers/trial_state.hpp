@@ -4,6 +4,8 @@
 // store lost its last commits can report them again, identically).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,9 +29,10 @@ struct TrialState {
   std::vector<EpochRecord> history;  // every finished epoch, in order
 };
 
-// JSON text of a state (doubles round-trip exactly) and back; from_json
-// throws cir::Error naming `what` (a checkpoint path) for malformed text.
-std::string to_json(const TrialState& state);
-TrialState trial_state_from_json(const std::string& text, const std::string& what);
+// A state as JSON (doubles round-trip exactly through its text) and back;
+// trial_state_from_json throws cir::Error naming `what` (a checkpoint) for
+// JSON that is not a trial state.
+nlohmann::json to_json(const TrialState& state);
+TrialState trial_state_from_json(const nlohmann::json& j, const std::string& what);
 
 }  // namespace cir::workers

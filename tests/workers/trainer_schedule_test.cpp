@@ -60,7 +60,7 @@ TEST(TrainerState, RoundTripsExactly) {
   record.loss_total = 0.1 + 0.2;
   record.recalls = {{.split = "test", .k = 10, .value = 100.0 / 3.0}};
   state.history = {record};
-  const auto back = cir::workers::trial_state_from_json(cir::workers::to_json(state), "x");
+  const auto back = cir::workers::trial_state_from_json(nlohmann::json::parse(cir::workers::to_json(state).dump()), "x");
   EXPECT_EQ(back.epoch, 3);
   EXPECT_EQ(back.step, 7);
   EXPECT_EQ(back.sums.loss_total, state.sums.loss_total);
@@ -72,7 +72,7 @@ TEST(TrainerState, RoundTripsExactly) {
   EXPECT_EQ(back.history[0].loss_total, record.loss_total);
   ASSERT_EQ(back.history[0].recalls.size(), 1u);
   EXPECT_EQ(back.history[0].recalls[0].value, 100.0 / 3.0);
-  EXPECT_THROW(cir::workers::trial_state_from_json("{\"epoch\":1}", "ckpt"), cir::Error);
+  EXPECT_THROW(cir::workers::trial_state_from_json(nlohmann::json{{"epoch", 1}}, "ckpt"), cir::Error);
 }
 
 }  // namespace
