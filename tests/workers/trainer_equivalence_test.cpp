@@ -16,15 +16,6 @@ namespace {
 using namespace cir::trainer_test;
 
 constexpr const char* kForms = R"(
-[data]
-"synthetic.train_queries" = 24
-
-[train]
-epochs = 1
-
-[loss]
-gamma0 = 1.0
-
 [grid]
 "loss.uncertainty" = ["paper", "reference"]
 "loss.augmenter" = ["paper", "reference"]
@@ -41,8 +32,10 @@ std::map<std::string, torch::Tensor> final_tensors(const Sweep& sweep, const std
 TEST(TrainerEquivalence, TwoRanksMatchOneRankAtTheSameGlobalBatch) {
   const Sweep one = tiny_sweep("equivalence-1", "ranks_per_trial = 1\n", kForms);
   const Sweep two = tiny_sweep("equivalence-2", "ranks_per_trial = 2\n", kForms);
-  ASSERT_EQ(run_sweep(one, 1), 0) << read_log(one);
-  ASSERT_EQ(run_sweep(two, 2), 0) << read_log(two);
+  const std::vector<std::string> three_steps = {"--set", "data.synthetic.train_queries=24", "--set",
+                                                "train.epochs=1", "--set", "loss.gamma0=1.0"};
+  ASSERT_EQ(run_sweep(one, 1, three_steps), 0) << read_log(one);
+  ASSERT_EQ(run_sweep(two, 2, three_steps), 0) << read_log(two);
 
   const auto reader_one = cir::store::Reader::open(one.store());
   const auto reader_two = cir::store::Reader::open(two.store());

@@ -11,7 +11,7 @@ namespace {
 using namespace cir::trainer_test;
 
 constexpr const char* kSweepTable = "ranks_per_trial = 2\nseeds = [0, 1]\n";
-constexpr const char* kLonger = "\n[grid]\n\"train.epochs\" = [3]\n";
+const std::vector<std::string> kLonger = {"--set", "train.epochs=3"};
 
 std::size_t rows_so_far(const Sweep& sweep) {
   try {
@@ -22,20 +22,20 @@ std::size_t rows_so_far(const Sweep& sweep) {
 }
 
 TEST(TrainerResume, StopThenRerunGivesTheRowsOfAnUninterruptedRun) {
-  const Sweep reference = tiny_sweep("resume-reference", kSweepTable, kLonger);
-  ASSERT_EQ(run_sweep(reference, 2), 0) << read_log(reference);
+  const Sweep reference = tiny_sweep("resume-reference", kSweepTable);
+  ASSERT_EQ(run_sweep(reference, 2, kLonger), 0) << read_log(reference);
   const auto expected = store_rows(reference);
   ASSERT_EQ(expected.size(), 6u);
 
-  const Sweep stopped = tiny_sweep("resume-stopped", kSweepTable, kLonger);
-  const pid_t pid = start_sweep(stopped, 2, {}, "first.log");
+  const Sweep stopped = tiny_sweep("resume-stopped", kSweepTable);
+  const pid_t pid = start_sweep(stopped, 2, kLonger, "first.log");
   while (rows_so_far(stopped) < 1) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   kill(pid, SIGUSR1);
   const int first = wait_sweep(pid);
   ASSERT_EQ(first, 75) << "a stop signal exits 75 (resumable)\n" << read_log(stopped, "first.log");
   ASSERT_LT(rows_so_far(stopped), expected.size()) << "the stop came too late to test a resume";
 
-  ASSERT_EQ(run_sweep(stopped, 2, {}, "second.log"), 0) << read_log(stopped, "second.log");
+  ASSERT_EQ(run_sweep(stopped, 2, kLonger, "second.log"), 0) << read_log(stopped, "second.log");
   EXPECT_EQ(store_rows(stopped), expected);
 }
 

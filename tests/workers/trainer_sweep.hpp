@@ -30,20 +30,30 @@ dataset = "synthetic"
 image_size = 32
 workers = 1
 prefetch = 2
-"synthetic.attribute_sets" = 8
-"synthetic.twins" = 2
-"synthetic.train_queries" = 48
-"synthetic.test_queries" = 24
+
+[data.synthetic]
+attribute_sets = 8
+twins = 2
+train_queries = 48
+test_queries = 24
 
 [model]
 feature_dim = 32
-"image.arch" = "resnet18"
-"image.width" = 8
-"compositor.heads" = 2
-"text.encoder" = "lstm"
-"text.max_length" = 16
-"lstm.embed" = 32
-"lstm.hidden" = 32
+
+[model.image]
+arch = "resnet18"
+width = 8
+
+[model.compositor]
+heads = 2
+
+[model.text]
+encoder = "lstm"
+max_length = 16
+
+[model.lstm]
+embed = 32
+hidden = 32
 
 [train]
 epochs = 2
