@@ -1,4 +1,5 @@
 // The real trainer (workers/runner.hpp): one trial on one group of ranks.
+#include <dlfcn.h>
 #include <mpi.h>
 
 #include <chrono>
@@ -59,6 +60,17 @@ int intra_op_threads(const Params& params) {
   return std::max(1, cores / local_ranks());
 }
 
+// OpenBLAS keeps its own thread pool (every core by default), which
+// LibTorch's set_num_threads does not reach: ranks sharing a node would
+// oversubscribe it. Set it too when the BLAS in use is OpenBLAS.
+void set_threads(int threads) {
+  torch::set_num_threads(threads);
+  using SetBlasThreads = void (*)(int);
+  if (auto* set_blas = reinterpret_cast<SetBlasThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set_blas(threads);
+  }
+}
+
 torch::Device device_from(const Params& params) {
   const std::string name = params.string("train.device");
   if (name == "cpu") return torch::kCPU;
@@ -92,7 +104,7 @@ class TrialRun {
         clip_grad_(params_.number("train.clip_grad")),
         schedule_(schedule_from(params_)),
         loss_options_(model::loss_options(params_)) {
-    torch::set_num_threads(intra_op_threads(params_));
+    set_threads(intra_op_threads(params_));
     dataset_ = datasets::open_dataset(params_);
     // Same seed on every rank: identical initial weights without a broadcast.
     torch::manual_seed(keyed_seed(seed(), purpose::weight_init, 0, 0));
