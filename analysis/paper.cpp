@@ -2,10 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "common/error.hpp"
 
@@ -31,9 +32,7 @@ class Parser {
     throw Error(what, where, kHint);
   }
 
-  const toml::node* node(const std::string& dotted) const {
-    return root_.at_path(dotted).node();
-  }
+  const toml::node* node(const std::string& dotted) const { return root_.at_path(dotted).node(); }
 
   const toml::table& table(const std::string& key) const {
     const toml::node* n = node(key);
@@ -42,7 +41,8 @@ class Parser {
   }
 
   std::vector<double> numbers(const toml::node* n, const std::string& key) const {
-    if (n == nullptr || !n->is_array()) fail(n, key, n == nullptr ? "missing" : "expected an array of numbers");
+    if (n == nullptr || !n->is_array())
+      fail(n, key, n == nullptr ? "missing" : "expected an array of numbers");
     std::vector<double> out;
     for (const toml::node& item : *n->as_array()) {
       const std::optional<double> v = item.value<double>();
@@ -56,7 +56,8 @@ class Parser {
 
   std::vector<std::string> strings(const std::string& key) const {
     const toml::node* n = node(key);
-    if (n == nullptr || !n->is_array()) fail(n, key, n == nullptr ? "missing" : "expected an array of strings");
+    if (n == nullptr || !n->is_array())
+      fail(n, key, n == nullptr ? "missing" : "expected an array of strings");
     std::vector<std::string> out;
     for (const toml::node& item : *n->as_array()) {
       const std::optional<std::string> v = item.value<std::string>();
@@ -86,10 +87,16 @@ class Parser {
                       .point = {{"loss.gamma0", 1.0}},
                       .values = row(node(name + ".ours"), name + ".ours", t.columns.size())});
     if (node(name + ".others") != nullptr) {
-      for (const auto& [label, values] : table(name + ".others")) {
-        const std::string key = fmt::format("{}.others.\"{}\"", name, label.str());
-        t.rows.push_back({.label = std::string(label.str()),
-                          .values = row(&values, key, t.columns.size()),
+      // TOML++ iterates keys sorted; the paper's order is the file's.
+      std::vector<std::pair<const toml::key*, const toml::node*>> others;
+      for (const auto& [label, values] : table(name + ".others")) others.emplace_back(&label, &values);
+      std::stable_sort(others.begin(), others.end(), [](const auto& a, const auto& b) {
+        return a.first->source().begin < b.first->source().begin;
+      });
+      for (const auto& [label, values] : others) {
+        const std::string key = fmt::format("{}.others.\"{}\"", name, label->str());
+        t.rows.push_back({.label = std::string(label->str()),
+                          .values = row(values, key, t.columns.size()),
                           .other_method = true});
       }
     }
@@ -97,17 +104,20 @@ class Parser {
   }
 
   PaperTable table3() const {
-    PaperTable t{.name = "table3", .title = "Dropout vs. uncertainty regularisation on Shoes",
+    PaperTable t{.name = "table3",
+                 .title = "Dropout vs. uncertainty regularisation on Shoes",
                  .columns = strings("table3.columns")};
     const toml::node* rows = node("table3.rows");
     if (rows == nullptr || !rows->is_array()) fail(rows, "table3.rows", "expected an array of rows");
     for (const toml::node& item : *rows->as_array()) {
       const toml::table* r = item.as_table();
-      if (r == nullptr) fail(&item, "table3.rows", "expected a table { label, gamma0, text_dropout, values }");
+      if (r == nullptr)
+        fail(&item, "table3.rows", "expected a table { label, gamma0, text_dropout, values }");
       const auto label = (*r)["label"].value<std::string>();
       const auto gamma0 = (*r)["gamma0"].value<double>();
       const auto dropout = (*r)["text_dropout"].value<double>();
-      if (!label || !gamma0 || !dropout) fail(&item, "table3.rows", "a row needs label, gamma0 and text_dropout");
+      if (!label || !gamma0 || !dropout)
+        fail(&item, "table3.rows", "a row needs label, gamma0 and text_dropout");
       t.rows.push_back({.label = *label,
                         .point = {{"loss.gamma0", *gamma0}, {"model.text.dropout", *dropout}},
                         .values = row((*r).get("values"), "table3.rows.values", t.columns.size())});
@@ -116,7 +126,8 @@ class Parser {
   }
 
   PaperTable table4() const {
-    PaperTable t{.name = "table4", .title = "Noise scales w1 and w2 on Shoes", .columns = strings("table4.columns")};
+    PaperTable t{
+        .name = "table4", .title = "Noise scales w1 and w2 on Shoes", .columns = strings("table4.columns")};
     const std::vector<double> scales = numbers("table4.scales");
     for (const char* half : {"w1_varies", "w2_varies"}) {
       const std::string key = fmt::format("table4.{}", half);
@@ -135,7 +146,9 @@ class Parser {
   }
 
   PaperTable table5() const {
-    PaperTable t{.name = "table5", .title = "Initial balance weight γ0 on Shoes", .columns = strings("table5.columns")};
+    PaperTable t{.name = "table5",
+                 .title = "Initial balance weight γ0 on Shoes",
+                 .columns = strings("table5.columns")};
     const std::vector<double> gamma0 = numbers("table5.gamma0");
     const toml::node* n = node("table5.values");
     if (n == nullptr || !n->is_array() || n->as_array()->size() != gamma0.size()) {
@@ -180,7 +193,8 @@ PaperTables PaperTables::parse(const std::string& text, const std::string& sourc
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
     throw Error(std::string(e.description()),
-                Where{.file = source, .line = static_cast<int>(e.source().begin.line),
+                Where{.file = source,
+                      .line = static_cast<int>(e.source().begin.line),
                       .column = static_cast<int>(e.source().begin.column)},
                 kHint);
   }

@@ -18,7 +18,7 @@ struct PaperRow {
   // ("loss.gamma0" → inf). Empty for the rows of other methods.
   std::map<std::string, double> point{};
   std::vector<double> values{};  // aligned with PaperTable::columns, as printed
-  bool other_method = false;   // a row from another paper, shown for orientation only
+  bool other_method = false;     // a row from another paper, shown for orientation only
 };
 
 // One table as printed. Column names: "rK" (Recall@K), "<split>_rK" (one

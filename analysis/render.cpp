@@ -12,7 +12,8 @@ Format parse_format(const std::string& text) {
   if (text == "markdown" || text == "md") return Format::markdown;
   if (text == "latex" || text == "tex") return Format::latex;
   if (text == "csv") return Format::csv;
-  throw Error(fmt::format("unknown format '{}'", text), Where{.key = "--format"}, "use markdown, latex or csv");
+  throw Error(fmt::format("unknown format '{}'", text), Where{.key = "--format"},
+              "use markdown, latex or csv");
 }
 
 namespace {
@@ -39,7 +40,13 @@ std::string latex_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': case '%': case '$': case '#': case '_': case '{': case '}':
+      case '&':
+      case '%':
+      case '$':
+      case '#':
+      case '_':
+      case '{':
+      case '}':
         out += '\\';
         out += c;
         break;
@@ -88,10 +95,11 @@ const Style kLatex{
     .dagger = "$^\\dagger$",
     .bold = [](const std::string& s) { return "\\textbf{" + s + "}"; },
     .aside = [](const std::string& s) { return " {\\scriptsize (" + s + ")}"; },
-    .diff = [](double d) {
-      const std::string s = signed2(d);
-      return fmt::format("${}${}", s.substr(0, 1), s.substr(1));
-    },
+    .diff =
+        [](double d) {
+          const std::string s = signed2(d);
+          return fmt::format("${}${}", s.substr(0, 1), s.substr(1));
+        },
 };
 
 std::string cell_text(const Cell& cell, bool other_method, bool with_paper, const Style& style) {
@@ -130,7 +138,8 @@ std::string render_markdown(const Table& table) {
   out += "\n";
   for (const Row& row : table.rows) {
     std::vector<std::string> cells = row.keys;
-    for (const Cell& c : row.cells) cells.push_back(cell_text(c, row.other_method, table.with_paper, kMarkdown));
+    for (const Cell& c : row.cells)
+      cells.push_back(cell_text(c, row.other_method, table.with_paper, kMarkdown));
     out += fmt::format("| {} |\n", fmt::join(cells, " | "));
   }
   if (!table.footnotes.empty()) {
@@ -146,7 +155,8 @@ std::string render_latex(const Table& table) {
   const std::size_t keys = table.key_headers.size();
   out += "\\begin{table}[t]\n  \\centering\n";
   out += fmt::format("  \\caption{{{}}}\n", latex_escape(table.title));
-  out += fmt::format("  \\begin{{tabular}}{{{}{}}}\n", std::string(keys, 'l'), std::string(table.columns.size(), 'r'));
+  out += fmt::format("  \\begin{{tabular}}{{{}{}}}\n", std::string(keys, 'l'),
+                     std::string(table.columns.size(), 'r'));
   out += "    \\toprule\n";
   if (has_groups(table)) {
     std::vector<std::string> cells(keys, "");
@@ -154,7 +164,8 @@ std::string render_latex(const Table& table) {
     for (std::size_t i = 0; i < table.columns.size();) {
       std::size_t j = i;
       while (j < table.columns.size() && table.columns[j].group == table.columns[i].group) ++j;
-      cells.push_back(fmt::format("\\multicolumn{{{}}}{{c}}{{{}}}", j - i, latex_escape(table.columns[i].group)));
+      cells.push_back(
+          fmt::format("\\multicolumn{{{}}}{{c}}{{{}}}", j - i, latex_escape(table.columns[i].group)));
       if (!table.columns[i].group.empty()) {
         rules += fmt::format(" \\cmidrule(lr){{{}-{}}}", keys + i + 1, keys + j);
       }
@@ -184,7 +195,10 @@ std::string csv_field(const std::string& text) {
   return fmt::format("\"{}\"", replace_all(text, "\"", "\"\""));
 }
 
-std::string optional_number(const std::optional<double>& v) { return v ? fmt::format("{}", *v) : ""; }
+// Ten significant digits: exact for printed values, free of binary noise for computed ones.
+std::string number(double v) { return fmt::format("{:.10g}", v); }
+
+std::string optional_number(const std::optional<double>& v) { return v ? number(*v) : ""; }
 
 }  // namespace
 
@@ -203,8 +217,8 @@ std::string render_csv(const Table& table) {
       for (const std::string& k : row.keys) fields.push_back(csv_field(replace_all(k, "∞", "inf")));
       fields.push_back(csv_field(table.columns[i].group));
       fields.push_back(csv_field(table.columns[i].id));
-      fields.push_back(c.ours ? fmt::format("{}", c.ours->mean) : "");
-      fields.push_back(c.ours && c.ours->n > 1 ? fmt::format("{}", c.ours->std) : "");
+      fields.push_back(c.ours ? number(c.ours->mean) : "");
+      fields.push_back(c.ours && c.ours->n > 1 ? number(c.ours->std) : "");
       fields.push_back(fmt::format("{}", c.ours ? c.ours->n : 0));
       fields.push_back(optional_number(c.paper));
       fields.push_back(optional_number(c.paper_reference));

@@ -57,7 +57,8 @@ Metric Metric::from_column(const std::string& column) {
   const std::size_t r = column.rfind('r');
   int k = 0;
   if (r != std::string::npos && r + 1 < column.size() &&
-      std::all_of(column.begin() + static_cast<long>(r) + 1, column.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      std::all_of(column.begin() + static_cast<long>(r) + 1, column.end(),
+                  [](char c) { return c >= '0' && c <= '9'; })) {
     k = std::stoi(column.substr(r + 1));
   }
   const std::string prefix = r == std::string::npos ? column : column.substr(0, r);
@@ -108,9 +109,11 @@ TrialParams::TrialParams(const TrialSpec& spec) {
   try {
     object = nlohmann::json::parse(spec.params_json);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string("the trial's parameters are not valid JSON: ") + e.what(), Where{.trial = spec.id});
+    throw Error(std::string("the trial's parameters are not valid JSON: ") + e.what(),
+                Where{.trial = spec.id});
   }
-  if (!object.is_object()) throw Error("the trial's parameters are not a JSON object", Where{.trial = spec.id});
+  if (!object.is_object())
+    throw Error("the trial's parameters are not a JSON object", Where{.trial = spec.id});
   for (const auto& [key, value] : object.items()) texts_[key] = value.dump();
 }
 

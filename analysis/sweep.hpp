@@ -48,8 +48,8 @@ std::optional<EpochRecord> select_epoch(const std::vector<EpochRecord>& epochs, 
 // A number computed from one epoch's recalls.
 struct Metric {
   enum class Kind {
-    recall,       // R@k of `split`, or the mean over splits when split is ""
-    average_10_50 // (R@10 + R@50) / 2, each the mean over splits
+    recall,        // R@k of `split`, or the mean over splits when split is ""
+    average_10_50  // (R@10 + R@50) / 2, each the mean over splits
   } kind = Kind::recall;
   std::string split{};
   int k = 0;

@@ -13,8 +13,8 @@
 namespace cir::analysis {
 
 struct Cell {
-  std::optional<Stat> ours{};      // over the finished trials (seeds) of the cell's grid point
-  std::optional<double> paper{};   // as printed
+  std::optional<Stat> ours{};     // over the finished trials (seeds) of the cell's grid point
+  std::optional<double> paper{};  // as printed
   // The value the difference is taken against: the printed value, or its
   // recomputation when the printed value is an average that disagrees with
   // the row's own numbers (then `flagged`).
@@ -35,16 +35,16 @@ struct Column {
 struct Row {
   std::vector<std::string> keys{};  // the row's leading columns (a label or swept values)
   std::vector<Cell> cells{};        // one per Table::columns
-  bool other_method = false;      // a paper-only row of another method
+  bool other_method = false;        // a paper-only row of another method
 };
 
 struct Table {
-  std::string name{};   // "table5", "generic", …
-  std::string title{};  // "Table 5: initial balance weight γ0 (Shoes)"
+  std::string name{};                      // "table5", "generic", …
+  std::string title{};                     // "Table 5: initial balance weight γ0 (Shoes)"
   std::vector<std::string> key_headers{};  // headers of Row::keys: "γ0", "method", swept keys
   std::vector<Column> columns{};
   std::vector<Row> rows{};
-  bool with_paper = false;  // the cells carry the paper's values
+  bool with_paper = false;               // the cells carry the paper's values
   std::vector<std::string> notes{};      // what the table shows (sweep, selection, seeds, legend)
   std::vector<std::string> footnotes{};  // flags, missing and partial grid points, points not shown
 };
@@ -52,8 +52,8 @@ struct Table {
 struct TableOptions {
   std::string table{};  // "" = chosen from the sweep; a name of table_names()
   Selection selection = Selection::best_r10;
-  bool paper = true;   // put the paper's values in the cells (paper tables only)
-  bool others = false; // add the paper's rows of other methods (Tables 1 and 2)
+  bool paper = true;    // put the paper's values in the cells (paper tables only)
+  bool others = false;  // add the paper's rows of other methods (Tables 1 and 2)
 };
 
 // Every name --table accepts: table1, table2_shoes, table2_fashion200k,

@@ -72,7 +72,7 @@ struct Measured {
   const TrialData* trial;
   TrialParams params;
   std::optional<EpochRecord> chosen{};  // the reported epoch of a finished trial
-  std::size_t point = 0;              // index into Context::points
+  std::size_t point = 0;                // index into Context::points
 };
 
 struct GridPoint {
@@ -94,7 +94,8 @@ class Context {
       if (t.row.status == TrialStatus::done) m.chosen = select_epoch(t.epochs, options.selection);
       std::vector<std::string> values;
       for (const std::string& k : swept_) values.push_back(m.params.text(k));
-      auto it = std::find_if(points_.begin(), points_.end(), [&](const GridPoint& p) { return p.values == values; });
+      auto it = std::find_if(points_.begin(), points_.end(),
+                             [&](const GridPoint& p) { return p.values == values; });
       if (it == points_.end()) {
         points_.push_back({.values = values});
         it = points_.end() - 1;
@@ -115,7 +116,8 @@ class Context {
   void require_keys(const std::string& table, const std::set<std::string>& allowed) const {
     for (const std::string& k : swept_) {
       if (!allowed.contains(k)) {
-        throw Error(fmt::format("{} cannot show the swept key '{}'", table, k), Where{.file = sweep_.source, .key = k},
+        throw Error(fmt::format("{} cannot show the swept key '{}'", table, k),
+                    Where{.file = sweep_.source, .key = k},
                     "use --table generic, which has a column per swept key");
       }
     }
@@ -144,7 +146,8 @@ class Context {
     for (const Measured& m : trials_) {
       Point p;
       for (const std::string& k : keys) p[k] = m.params.number(k, default_of(k));
-      if (std::none_of(out.begin(), out.end(), [&](const Point& o) { return matches(o, p); })) out.push_back(p);
+      if (std::none_of(out.begin(), out.end(), [&](const Point& o) { return matches(o, p); }))
+        out.push_back(p);
     }
     return out;
   }
@@ -162,18 +165,22 @@ class Context {
       if (!m.chosen) continue;
       if (const auto v = metric_value(*m.chosen, metric)) values.push_back(*v);
     }
-    if (!any) absent_.insert(point_label(point));
+    if (const std::string label = point_label(point);
+        !any && row != nullptr && std::find(absent_.begin(), absent_.end(), label) == absent_.end()) {
+      absent_.push_back(label);
+    }
     if (!values.empty()) c.ours = aggregate(values);
     if (table != nullptr && row != nullptr && options_.paper) {
       c.paper = row->values[column];
       c.paper_reference = c.paper;
-      if (const auto again = recompute(*table, *row, column); again && std::abs(*again - *c.paper) > kPrintTolerance) {
+      if (const auto again = recompute(*table, *row, column);
+          again && std::abs(*again - *c.paper) > kPrintTolerance) {
         c.flagged = true;
         c.paper_reference = *again;
-        flag_notes_.push_back(fmt::format("† {} row {}, {}: the paper prints {:.2f}, but its own columns give {:.2f}; "
-                                          "the difference is taken against {:.2f}.",
-                                          table->name, row->label, column_name(table->columns[column]), *c.paper,
-                                          *again, *again));
+        flag_notes_.push_back(fmt::format(
+            "† {} row {}, {}: the paper prints {:.2f}, but its own columns give {:.2f}; "
+            "the difference is taken against {:.2f}.",
+            table->name, row->label, column_name(table->columns[column]), *c.paper, *again, *again));
       }
     }
     return c;
@@ -206,7 +213,8 @@ class Context {
   std::string point_label(const Point& point) const {
     std::vector<std::string> parts;
     for (const std::string& k : swept_) {
-      if (auto it = point.find(k); it != point.end()) parts.push_back(short_key(k) + " = " + number_label(it->second));
+      if (auto it = point.find(k); it != point.end())
+        parts.push_back(short_key(k) + " = " + number_label(it->second));
     }
     if (parts.empty()) {
       for (const auto& [k, v] : point) parts.push_back(short_key(k) + " = " + number_label(v));
@@ -221,7 +229,8 @@ class Context {
       if (v == "inf") v = "∞";
       parts.push_back(short_key(swept_[i]) + " = " + v);
     }
-    return parts.empty() ? std::string("the sweep's one grid point") : fmt::format("{}", fmt::join(parts, ", "));
+    return parts.empty() ? std::string("the sweep's one grid point")
+                         : fmt::format("{}", fmt::join(parts, ", "));
   }
 
   void finish(Table& table, const std::string& legend) const {
@@ -239,7 +248,8 @@ class Context {
     }
     for (const GridPoint& p : points_) {
       if (!p.shown) {
-        table.footnotes.push_back(fmt::format("Not shown in this layout: {} (see --table generic).", grid_label(p)));
+        table.footnotes.push_back(
+            fmt::format("Not shown in this layout: {} (see --table generic).", grid_label(p)));
       }
     }
     for (const GridPoint& p : points_) {
@@ -325,11 +335,13 @@ class Context {
     std::set<std::size_t> seeds_per_point;
     for (const Measured& m : trials_) counted += m.chosen ? 1 : 0;
     for (const GridPoint& p : points_) seeds_per_point.insert(p.trials.size());
-    const std::string shape = seeds_per_point.size() == 1
-                                  ? fmt::format("{} grid points × {} seeds", points_.size(), *seeds_per_point.begin())
-                                  : fmt::format("{} grid points", points_.size());
-    return fmt::format("Sweep {} ({}): {} trials ({}), {} finished and counted.", sweep_.header.sweep, sweep_.source,
-                       trials_.size(), shape, counted);
+    const std::string shape =
+        seeds_per_point.size() == 1
+            ? fmt::format("{} grid points × {} seed{}", points_.size(), *seeds_per_point.begin(),
+                          *seeds_per_point.begin() == 1 ? "" : "s")
+            : fmt::format("{} grid points", points_.size());
+    return fmt::format("Sweep {} ({}): {} trials ({}), {} finished and counted.", sweep_.header.sweep,
+                       sweep_.source, trials_.size(), shape, counted);
   }
 
   std::string selection_note() const {
@@ -374,12 +386,14 @@ class Context {
   std::vector<GridPoint> points_;
   std::string dataset_;
   std::vector<std::string> flag_notes_;
-  std::set<std::string> absent_;
+  std::vector<std::string> absent_;  // in table order
 };
 
 constexpr const char* kPaperLegend =
-    "Cells: ours, mean ± std over seeds (paper, ours − paper); bold: our best in its column; —: no finished trial.";
-constexpr const char* kPlainLegend = "Cells: mean ± std over seeds; bold: the best in its column; —: no finished trial.";
+    "Cells: ours, mean ± std over seeds (paper, ours − paper); bold: our best in its column; —: no finished "
+    "trial.";
+constexpr const char* kPlainLegend =
+    "Cells: mean ± std over seeds; bold: the best in its column; —: no finished trial.";
 
 std::string dataset_suffix(const Context& ctx, const std::string& paper_dataset) {
   return ctx.synthetic() ? " — synthetic data" : " (" + paper_dataset + ")";
@@ -389,7 +403,9 @@ std::string dataset_suffix(const Context& ctx, const std::string& paper_dataset)
 Table methods_table(Context& ctx, const std::string& name) {
   ctx.require_keys(name, {kGamma0});
   const PaperTable& paper = ctx.paper_table(name);
-  const std::string dataset = name == "table1" ? "FashionIQ" : name == "table2_shoes" ? "Shoes" : "Fashion200k";
+  const std::string dataset = name == "table1"         ? "FashionIQ"
+                              : name == "table2_shoes" ? "Shoes"
+                                                       : "Fashion200k";
   Table t{.name = name,
           .title = fmt::format("Table {}: results{}", name == "table1" ? 1 : 2, dataset_suffix(ctx, dataset)),
           .key_headers = {"method"},
@@ -403,13 +419,15 @@ Table methods_table(Context& ctx, const std::string& name) {
       t.rows.push_back(std::move(row));
     }
   }
-  std::vector<std::pair<std::string, double>> runs = {{"baseline (γ0 = ∞)", INFINITY}, {"ours (γ0 = 1)", 1.0}};
+  std::vector<std::pair<std::string, double>> runs = {{"baseline (γ0 = ∞)", INFINITY},
+                                                      {"ours (γ0 = 1)", 1.0}};
   for (double g : ctx.values_of(kGamma0)) {
     if (!std::isinf(g) && g != 1.0) runs.emplace_back("γ0 = " + number_label(g), g);
   }
   for (const auto& [label, g] : runs) {
     Row row{.keys = {label}};
-    for (const std::string& id : paper.columns) row.cells.push_back(ctx.paper_cell(paper, {{kGamma0, g}}, id));
+    for (const std::string& id : paper.columns)
+      row.cells.push_back(ctx.paper_cell(paper, {{kGamma0, g}}, id));
     t.rows.push_back(std::move(row));
   }
   ctx.finish(t, ctx.options().paper ? kPaperLegend : kPlainLegend);
@@ -428,8 +446,8 @@ Table table3(Context& ctx) {
   for (const PaperRow& r : paper.rows) rows.emplace_back(r.label, r.point);
   for (const Point& p : ctx.points_of({kGamma0, kDropout})) {
     if (paper.find(p) == nullptr) {
-      rows.emplace_back(fmt::format("γ0 = {}, dropout = {}", number_label(p.at(kGamma0)), number_label(p.at(kDropout))),
-                        p);
+      rows.emplace_back(
+          fmt::format("γ0 = {}, dropout = {}", number_label(p.at(kGamma0)), number_label(p.at(kDropout))), p);
     }
   }
   for (const auto& [label, point] : rows) {
@@ -454,7 +472,8 @@ Table table4(Context& ctx) {
   }
   std::vector<double> scales;
   const auto add = [&](double s) {
-    if (std::none_of(scales.begin(), scales.end(), [&](double o) { return same_value(o, s); })) scales.push_back(s);
+    if (std::none_of(scales.begin(), scales.end(), [&](double o) { return same_value(o, s); }))
+      scales.push_back(s);
   };
   for (const PaperRow& r : paper.rows) add(r.point.at(kW1) == 1.0 ? r.point.at(kW2) : r.point.at(kW1));
   for (const Point& p : ctx.points_of({kW1, kW2})) {
@@ -485,12 +504,14 @@ Table table5(Context& ctx) {
   std::vector<double> gammas;
   for (const PaperRow& r : paper.rows) gammas.push_back(r.point.at(kGamma0));
   for (double g : ctx.values_of(kGamma0)) {
-    if (std::none_of(gammas.begin(), gammas.end(), [&](double o) { return same_value(o, g); })) gammas.push_back(g);
+    if (std::none_of(gammas.begin(), gammas.end(), [&](double o) { return same_value(o, g); }))
+      gammas.push_back(g);
   }
   std::sort(gammas.begin(), gammas.end());
   for (double g : gammas) {
     Row row{.keys = {number_label(g)}};
-    for (const std::string& id : paper.columns) row.cells.push_back(ctx.paper_cell(paper, {{kGamma0, g}}, id));
+    for (const std::string& id : paper.columns)
+      row.cells.push_back(ctx.paper_cell(paper, {{kGamma0, g}}, id));
     t.rows.push_back(std::move(row));
   }
   ctx.finish(t, ctx.options().paper ? kPaperLegend : kPlainLegend);
@@ -579,7 +600,8 @@ Table build_table(const SweepData& sweep, const PaperTables& paper, const TableO
   }
   Context ctx(sweep, paper, options);
   const std::string name = options.table.empty() ? choose_table(sweep) : options.table;
-  if (name == "table1" || name == "table2_shoes" || name == "table2_fashion200k") return methods_table(ctx, name);
+  if (name == "table1" || name == "table2_shoes" || name == "table2_fashion200k")
+    return methods_table(ctx, name);
   if (name == "table3") return table3(ctx);
   if (name == "table4") return table4(ctx);
   if (name == "table5") return table5(ctx);
