@@ -133,7 +133,7 @@ TEST_F(Tables, ReportsWhatIsMissing) {
   const Table t = build(load("gamma0", gamma0_sweep()));
   std::string all;
   for (const std::string& f : t.footnotes) all += f + "\n";
-  EXPECT_NE(all.find("Not in this sweep: γ0 = 0.1; γ0 = 10; γ0 = 2; γ0 = 3; γ0 = 5."), std::string::npos)
+  EXPECT_NE(all.find("Not in this sweep: γ0 = 0.1; γ0 = 2; γ0 = 3; γ0 = 5; γ0 = 10."), std::string::npos)
       << all;
   EXPECT_NE(all.find("γ0 = 0.5: 2 of 3 trials counted; seed 2"), std::string::npos) << all;
   EXPECT_NE(all.find("failed after 2 epochs: loss is nan at step 12"), std::string::npos) << all;
