@@ -34,9 +34,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Gradients are bucketed into all-reduces of about this many bytes.
-constexpr std::size_t kGradientBucketBytes = std::size_t{4} << 20;
-
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -141,12 +138,12 @@ class TrialRun {
     restore();
     std::optional<SyncBatchNormScope> sync_bn;
     if (comm_.size() > 1) sync_bn.emplace(comm_);
-    GradientSync gradients(comm_, net_->parameters(), kGradientBucketBytes);
+    GradientSync gradients(comm_, net_->parameters());
     while (state_.epoch < epochs_) {
       if (auto stopped_or_diverged = train_epoch(gradients)) return *stopped_or_diverged;
       finish_epoch();
     }
-    return TrialResult{.outcome = TrialResult::Outcome::done, .epoch = epochs_ - 1};
+    return TrialResult{.outcome = TrialResult::Outcome::done, .epoch = epochs_ - 1, .message = {}};
   }
 
   // Loads the newest checkpoint, if any, and reports the epochs it holds
@@ -199,7 +196,7 @@ class TrialRun {
       if (!batch) return std::nullopt;
       if (context_.stop_requested && context_.stop_requested()) {
         save();
-        return TrialResult{.outcome = TrialResult::Outcome::stopped, .epoch = epoch};
+        return TrialResult{.outcome = TrialResult::Outcome::stopped, .epoch = epoch, .message = {}};
       }
       if (auto diverged = step(*batch, gradients)) return diverged;
       state_.sums.train_seconds += seconds_since(start);
