@@ -225,6 +225,8 @@ class TrialRun {
                          .message = fmt::format("loss is {} at epoch {}, step {} (lr {})", total, epoch,
                                                 state_.step, base_lr_ * lr_factor(schedule_, epoch))};
     }
+    log::debug("trial {} epoch {} step {}: loss {:.9g} (info {:.9g}, u {:.9g})", trial_.id, epoch, state_.step,
+               total, terms.info.item<double>(), terms.u.item<double>());
     optimizer_->zero_grad();
     terms.total.backward();
     gradients.finish();

@@ -3,7 +3,12 @@
 // with autograd, the loss on the global batch, synchronised batch norms,
 // gradients summed — for both loss forms. After 3 steps (one epoch of 24
 // triplets at B = 8, dropout off) the epoch's losses and every parameter,
-// buffer and momentum agree within 1e-4.
+// buffer and momentum agree within 1e-4. The learning rate is small: the
+// two runs sum in different orders, and at a large rate the first steps of
+// an untrained model amplify float rounding (1e-5 after one step) into
+// percent-level differences by the third. The momentum buffers still carry
+// every gradient at full size, so a computation that differs (batch norm
+// statistics of half the batch, gradients not averaged) fails by far.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -33,7 +38,8 @@ TEST(TrainerEquivalence, TwoRanksMatchOneRankAtTheSameGlobalBatch) {
   const Sweep one = tiny_sweep("equivalence-1", "ranks_per_trial = 1\n", kForms);
   const Sweep two = tiny_sweep("equivalence-2", "ranks_per_trial = 2\n", kForms);
   const std::vector<std::string> three_steps = {"--set", "data.synthetic.train_queries=24", "--set",
-                                                "train.epochs=1", "--set", "loss.gamma0=1.0"};
+                                                "train.epochs=1", "--set", "loss.gamma0=1.0",
+                                                "--set", "train.lr=0.0001"};
   ASSERT_EQ(run_sweep(one, 1, three_steps), 0) << read_log(one);
   ASSERT_EQ(run_sweep(two, 2, three_steps), 0) << read_log(two);
 
