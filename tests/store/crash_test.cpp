@@ -1,7 +1,8 @@
 // A writer killed with SIGKILL at any instant leaves a complete store that
 // holds exactly the commits made before the kill: a child process commits
 // one epoch at a time in a loop, the parent kills it at random moments, 200
-// times, and opens the store after every kill.
+// times, and opens the store after every kill. Readers meanwhile always
+// open a complete store.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -81,6 +82,34 @@ TEST_F(Crash, EveryKillLeavesAPrefixOfTheCommits) {
   EXPECT_GT(committed, 20) << "the child hardly ever committed: the test did not test much";
   RecordProperty("committed_epochs", committed);
   RecordProperty("kills_with_leftover_tmp", with_leftover_tmp);
+}
+
+TEST_F(Crash, ReadersOpenTheStoreWhileAWriterCommits) {
+  const fs::path path = dir_ / "live.h5";
+  const TrialSpec spec = trial(0);
+  {
+    Writer writer = Writer::open(path, header());
+    writer.add_trials({spec});
+  }
+  const pid_t child = fork();
+  ASSERT_GE(child, 0) << "fork failed";
+  if (child == 0) commit_forever(path, spec);
+  std::int32_t seen = 0;
+  for (int read = 0; read < 100; ++read) {
+    const Reader reader = Reader::open(path);
+    const std::vector<EpochRecord> epochs = reader.epochs(spec.id);
+    const auto n = static_cast<std::int32_t>(epochs.size());
+    EXPECT_GE(n, seen) << "read " << read << " went back in time";
+    EXPECT_EQ(reader.trials()[0].epochs_done, n);
+    if (n > 0) expect_same(epochs.back(), record(spec.id, n - 1));
+    seen = n;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "the writer stopped by itself, see its message above";
+  EXPECT_GT(seen, 0) << "the readers never saw a commit";
 }
 
 }  // namespace

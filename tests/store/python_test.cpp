@@ -64,8 +64,8 @@ std::vector<TrialSpec> write_store(const fs::path& path) {
 TEST_F(Python, H5pyAndPandasReadEveryNumber) {
   const fs::path path = dir_ / "demo.h5";
   const std::vector<TrialSpec> specs = write_store(path);
-  const Command python = run(std::string("/usr/bin/python3 ") + CIR_STORE_TEST_DIR + "/read_store.py " +
-                         path.string());
+  const Command python =
+      run(std::string("/usr/bin/python3 ") + CIR_STORE_TEST_DIR + "/read_store.py " + path.string());
   ASSERT_EQ(python.status, 0) << python.output;
   const nlohmann::json got = nlohmann::json::parse(python.output);
   const Reader reader = Reader::open(path);
@@ -143,9 +143,9 @@ TEST_F(Python, H5dumpPrintsTheStore) {
   const Command dump = run("h5dump " + path.string());
   ASSERT_EQ(dump.status, 0) << dump.output;
   for (const std::string& expected :
-       {std::string("\"cir-results\""), std::string("DATASET \"epochs\""),
-        std::string("DATASET \"recalls\""), std::string("DATASET \"loss.gamma0\""),
-        std::string("\"loss_total\""), specs[1].id, std::string("\"failed")}) {
+       {std::string("\"cir-results\""), std::string("DATASET \"epochs\""), std::string("DATASET \"recalls\""),
+        std::string("DATASET \"loss.gamma0\""), std::string("\"loss_total\""), specs[1].id,
+        std::string("\"failed")}) {
     EXPECT_NE(dump.output.find(expected), std::string::npos) << "h5dump lacks " << expected;
   }
 }

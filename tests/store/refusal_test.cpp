@@ -63,8 +63,7 @@ TEST_F(Refusal, AnHdf5FileThatCirDidNotWrite) {
     const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     const hsize_t dims[1] = {4};
     const hid_t space = H5Screate_simple(1, dims, nullptr);
-    const hid_t data = H5Dcreate2(file, "data", H5T_NATIVE_INT, space, H5P_DEFAULT, H5P_DEFAULT,
-                                  H5P_DEFAULT);
+    const hid_t data = H5Dcreate2(file, "data", H5T_NATIVE_INT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     const int values[4] = {1, 2, 3, 4};
     H5Dwrite(data, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
     H5Dclose(data);
