@@ -50,6 +50,14 @@ void BatchNormImpl::pretty_print(std::ostream& stream) const {
          << ", momentum=" << options_.momentum << ")";
 }
 
+void BatchNormImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
+  for (torch::Tensor* t : {&weight, &bias, &running_mean, &running_var})
+    t->set_data(t->to(device, dtype, non_blocking));
+  num_batches_tracked.set_data(num_batches_tracked.to(device, torch::kLong, non_blocking));
+}
+
+void BatchNormImpl::to(torch::Dtype dtype, bool non_blocking) { to(weight.device(), dtype, non_blocking); }
+
 torch::Tensor BatchNormImpl::forward(const torch::Tensor& input) {
   if (std::find(input_dims_.begin(), input_dims_.end(), input.dim()) == input_dims_.end() ||
       input.size(1) != options_.features)
@@ -77,8 +85,8 @@ torch::Tensor BatchNormImpl::reduced_forward(const torch::Tensor& input, const B
   // one tensor so that one reduction gives the combined batch's statistics.
   const auto [local_var, local_mean] = torch::var_mean(input, reduce_dims, /*unbiased=*/false);
   const torch::Tensor count = torch::full({1}, local_count, input.options());
-  const torch::Tensor stats =
-      reducer(torch::cat({local_mean * local_count, (local_var + local_mean * local_mean) * local_count, count}));
+  const torch::Tensor stats = reducer(
+      torch::cat({local_mean * local_count, (local_var + local_mean * local_mean) * local_count, count}));
   const torch::Tensor total = stats.narrow(0, 2 * channels, 1);
   const torch::Tensor mean = stats.narrow(0, 0, channels) / total;
   const torch::Tensor var = (stats.narrow(0, channels, channels) / total - mean * mean).clamp_min(0);

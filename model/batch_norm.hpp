@@ -4,9 +4,12 @@
 //
 // In training mode the per-channel statistics come from the batch. When a
 // process-wide reducer is set (workers/sync_bn.hpp installs one for a
-// data-parallel group), each module sums [Σx, Σx², n] over the group
-// through it, so every rank normalises with the mean and variance of the
-// combined batch and updates its running statistics with them (SyncBN).
+// data-parallel group), each module passes it one 1-D tensor of 2C + 1
+// values, [Σx per channel | Σx² per channel | element count per channel],
+// in the input's dtype and device, and uses the sum over the group, so
+// every rank normalises with the mean and (biased) variance of the combined
+// batch and updates its running statistics with them (unbiased, as PyTorch's
+// SyncBatchNorm does). Gradients flow through the statistics.
 // Without a reducer (the default) the statistics are the local batch's and
 // the native kernel runs. Eval mode always uses the running statistics.
 #pragma once
@@ -38,12 +41,15 @@ struct BatchNormOptions {
 // over every dimension but 1 (the channels).
 class BatchNormImpl : public torch::nn::Module {
  public:
-  BatchNormImpl(BatchNormOptions options, std::initializer_list<std::int64_t> input_dims,
-                const char* name);
+  BatchNormImpl(BatchNormOptions options, std::initializer_list<std::int64_t> input_dims, const char* name);
 
   torch::Tensor forward(const torch::Tensor& input);
   void reset_parameters();
   void pretty_print(std::ostream& stream) const override;
+  // Like Module::to, but num_batches_tracked stays int64 (as in PyTorch).
+  using torch::nn::Module::to;
+  void to(torch::Device device, torch::Dtype dtype, bool non_blocking = false) override;
+  void to(torch::Dtype dtype, bool non_blocking = false) override;
 
   const BatchNormOptions& options() const { return options_; }
 

@@ -26,12 +26,12 @@
 namespace cir::model {
 
 struct ModelOptions {
-  ResNetOptions image;               // model.image.arch, .width, .layer4_stride1
-  std::string image_weights;         // model.image.weights ("" = random init)
-  double norm_scale = 4.0;           // model.norm_scale
-  std::int64_t feature_dim = 512;    // model.feature_dim
-  std::int64_t heads = 8;            // model.compositor.heads
-  double text_dropout = 0.0;         // model.text.dropout
+  ResNetOptions image;             // model.image.arch, .width, .layer4_stride1
+  std::string image_weights;       // model.image.weights ("" = random init)
+  double norm_scale = 4.0;         // model.norm_scale
+  std::int64_t feature_dim = 512;  // model.feature_dim
+  std::int64_t heads = 8;          // model.compositor.heads
+  double text_dropout = 0.0;       // model.text.dropout
 };
 
 // Reads the keys above; values out of range are a cir::Error naming the key.

@@ -69,7 +69,8 @@ GlobalStylerImpl::GlobalStylerImpl(std::int64_t channels, std::int64_t text_dim)
   global_transform->bias.narrow(0, 0, channels).fill_(1);
 }
 
-torch::Tensor GlobalStylerImpl::forward(const torch::Tensor& o, const torch::Tensor& x, const torch::Tensor& t) {
+torch::Tensor GlobalStylerImpl::forward(const torch::Tensor& o, const torch::Tensor& x,
+                                        const torch::Tensor& t) {
   const std::int64_t batch = x.size(0);
   const torch::Tensor flat = x.detach().flatten(2);
   const torch::Tensor mean = flat.mean(-1).view({batch, channels_, 1, 1});
@@ -90,8 +91,9 @@ CompositorImpl::CompositorImpl(std::int64_t channels, std::int64_t text_dim, std
 
 torch::Tensor CompositorImpl::forward(const torch::Tensor& x, const torch::Tensor& t) {
   if (x.dim() != 4 || t.dim() != 2 || x.size(0) != t.size(0))
-    throw Error(fmt::format("the compositor takes a map [B, C, h, w] and a text feature [B, T], got {} and {}",
-                            fmt::join(x.sizes(), "x"), fmt::join(t.sizes(), "x")));
+    throw Error(
+        fmt::format("the compositor takes a map [B, C, h, w] and a text feature [B, T], got {} and {}",
+                    fmt::join(x.sizes(), "x"), fmt::join(t.sizes(), "x")));
   const torch::Tensor n = torch::instance_norm(x, {}, {}, {}, {}, /*use_input_stats=*/true, 0.1, 1e-5,
                                                /*cudnn_enabled=*/true);
   const torch::Tensor o1 = n + weights[0] * att_module(n, t);

@@ -53,7 +53,8 @@ double gamma_at(double gamma0, int epoch, int epochs) {
 torch::Tensor info_nce(const torch::Tensor& fs, const torch::Tensor& ft) {
   check_features(fs, ft, "info_nce");
   const torch::Tensor logits = torch::matmul(fs, ft.t());
-  const torch::Tensor labels = torch::arange(fs.size(0), torch::TensorOptions().dtype(torch::kLong).device(fs.device()));
+  const torch::Tensor labels =
+      torch::arange(fs.size(0), torch::TensorOptions().dtype(torch::kLong).device(fs.device()));
   return torch::nn::functional::cross_entropy(logits, labels);
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "model/io/state.hpp"
 
 namespace cir::model {
 namespace {
@@ -23,7 +24,8 @@ class BasicBlockImpl : public torch::nn::Module {
         bn2(register_module("bn2", BatchNorm2d(planes))) {
     if (downsample)
       this->downsample = register_module(
-          "downsample", torch::nn::Sequential(conv(in, planes * expansion, 1, stride), BatchNorm2d(planes * expansion)));
+          "downsample",
+          torch::nn::Sequential(conv(in, planes * expansion, 1, stride), BatchNorm2d(planes * expansion)));
   }
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor out = torch::relu(bn1(conv1(x)));
@@ -52,7 +54,8 @@ class BottleneckImpl : public torch::nn::Module {
         bn3(register_module("bn3", BatchNorm2d(planes * expansion))) {
     if (downsample)
       this->downsample = register_module(
-          "downsample", torch::nn::Sequential(conv(in, planes * expansion, 1, stride), BatchNorm2d(planes * expansion)));
+          "downsample",
+          torch::nn::Sequential(conv(in, planes * expansion, 1, stride), BatchNorm2d(planes * expansion)));
   }
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor out = torch::relu(bn1(conv1(x)));
@@ -73,8 +76,8 @@ TORCH_MODULE(Bottleneck);
 
 // torchvision's _make_layer: the first block changes stride and width.
 template <typename Block>
-torch::nn::Sequential make_layer(std::int64_t& in, std::int64_t planes, std::int64_t blocks, std::int64_t stride,
-                                 bool downsample_first) {
+torch::nn::Sequential make_layer(std::int64_t& in, std::int64_t planes, std::int64_t blocks,
+                                 std::int64_t stride, bool downsample_first) {
   torch::nn::Sequential layer;
   layer->push_back(Block(in, planes, stride, downsample_first));
   in = planes * Block::Impl::expansion;
@@ -128,10 +131,17 @@ torch::Tensor ResNetImpl::forward(const torch::Tensor& images) {
   return layer4->forward(layer3->forward(layer2->forward(layer1->forward(x))));
 }
 
+void ResNetImpl::load_torchvision_weights(const std::string& path) {
+  LoadOptions options;
+  options.skip_prefixes = {"fc."};
+  load_state_strict(*this, std::filesystem::path(path), options);
+}
+
 UpperEncoderImpl::UpperEncoderImpl(std::int64_t channels, std::int64_t dim, double norm_scale)
     : fc(register_module("fc", torch::nn::Linear(channels, dim))), norm_scale_(norm_scale) {
   if (!(norm_scale > 0))
-    throw Error(fmt::format("model.norm_scale must be positive, got {}", norm_scale), Where{.key = "model.norm_scale"});
+    throw Error(fmt::format("model.norm_scale must be positive, got {}", norm_scale),
+                Where{.key = "model.norm_scale"});
 }
 
 torch::Tensor UpperEncoderImpl::forward(const torch::Tensor& map) {

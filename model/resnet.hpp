@@ -31,6 +31,11 @@ class ResNetImpl : public torch::nn::Module {
   std::int64_t channels() const { return channels_; }
   const ResNetOptions& options() const { return options_; }
 
+  // Loads a torchvision-named safetensors file (an ImageNet checkpoint). Its
+  // classifier (fc.*) is skipped; every other key must match one of ours in
+  // name and shape and each of ours must be present, else nothing is loaded
+  // and one cir::Error lists what is missing, unexpected or mis-shaped.
+  void load_torchvision_weights(const std::string& path);
 
  private:
   ResNetOptions options_;
