@@ -136,8 +136,7 @@ class TrialRun {
   
   TrialResult train() {
     restore();
-    std::optional<SyncBatchNormScope> sync_bn;
-    if (comm_.size() > 1) sync_bn.emplace(comm_);
+    const SyncBatchNormScope sync_bn(comm_);
     GradientSync gradients(comm_, net_->parameters());
     while (state_.epoch < epochs_) {
       if (auto stopped_or_diverged = train_epoch(gradients)) return *stopped_or_diverged;

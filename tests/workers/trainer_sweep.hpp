@@ -95,7 +95,9 @@ inline pid_t start_sweep(const Sweep& sweep, int ranks, const std::vector<std::s
                          const std::string& log) {
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-  setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
+  // Ranks waiting in a collective yield the core instead of spinning: on a
+  // busy machine a spinning rank starves the one it waits for.
+  setenv("OMPI_MCA_mpi_yield_when_idle", "1", 1);
   std::vector<std::string> argv = {"mpirun", "-n", std::to_string(ranks), "--oversubscribe", CIR_SWEEP_PATH,
                                    sweep.spec().string()};
   argv.insert(argv.end(), args.begin(), args.end());
