@@ -171,7 +171,7 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
     impl->write();
     return Writer(std::move(impl));
   }
-  snapshot = read_store(path.string());
+  snapshot = read_store(path.string(), true);
   if (snapshot.header.spec_digest != header.spec_digest) {
     const std::vector<std::string> differences =
         spec_differences(snapshot.header.spec_text, header.spec_text);
