@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "store/hdf5.hpp"
 #include "store/lock_file.hpp"
 #include "store/snapshot.hpp"
 #include "store/spec_diff.hpp"
@@ -33,25 +34,21 @@ double unix_now() {
               "check free space and permissions of the results folder", ExitCode::store_refused);
 }
 
-// Writes `bytes` to <path>.tmp, fsyncs it, renames it over `path` and fsyncs
-// the folder: at every instant `path` is the old or the new complete file.
-void replace_file(const fs::path& path, const std::vector<char>& bytes) {
+// Has `write` write the new file as <path>.tmp, fsyncs it, renames it over
+// `path` and fsyncs the folder: at every instant `path` is the old or the
+// new complete file.
+template <typename Write>
+void replace_file(const fs::path& path, Write write) {
   const fs::path tmp = path.string() + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw_io("cannot create the store's temporary file", tmp);
-  std::size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      errno = error;
-      throw_io("cannot write the store's temporary file", tmp);
-    }
-    written += static_cast<std::size_t>(n);
+  try {
+    write(tmp.string());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
   }
+  const int fd = open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_io("cannot open the store's temporary file to fsync it", tmp);
   if (fsync(fd) != 0) {
     const int error = errno;
     close(fd);
@@ -129,7 +126,14 @@ struct Writer::Impl {
 
   void write() {
     snapshot.header.updated = unix_now();
-    replace_file(path, write_image(snapshot));
+    replace_file(path, [this](const std::string& tmp) {
+      try {
+        write_snapshot(snapshot, tmp);
+      } catch (const h5::Failure& failure) {
+        throw Error(std::string("cannot write the store: ") + failure.what(), Where{.file = tmp},
+                    "check free space and permissions of the results folder", ExitCode::store_refused);
+      }
+    });
     dirty = false;
     last_write = Clock::now();
   }
@@ -247,6 +251,7 @@ void Writer::add_trials(const std::vector<TrialSpec>& trials) {
       impl.dirty = true;
     }
   }
+  impl.snapshot.params.reset();
   std::stable_sort(impl.snapshot.trials.begin(), impl.snapshot.trials.end(),
                    [](const TrialRow& a, const TrialRow& b) { return a.spec.index < b.spec.index; });
   impl.reindex();
