@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <pthread.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -23,6 +25,13 @@ constexpr auto kPause = std::chrono::milliseconds(2);
 
 double steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU time of the calling thread.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 std::string duration(double seconds) {
@@ -87,7 +96,9 @@ Coordinator::Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer,
 }
 
 CoordinatorSummary Coordinator::run() {
+  pthread_setname_np(pthread_self(), "cir-coordinator");
   start_ = steady_seconds();
+  const double cpu_start = thread_cpu_seconds();
   line(fmt::format("sweep: {} trials, {} to run, {} group(s)", trials_.size(), queue_.size(), groups_));
   while (finished_groups_ < groups_) {
     int found = 0;
@@ -130,9 +141,13 @@ CoordinatorSummary Coordinator::run() {
         ++summary.unfinished;
     }
   }
-  line(fmt::format("sweep: {} done, {} failed, {} diverged, {} unfinished in {}", summary.done,
-                   summary.failed, summary.diverged, summary.unfinished,
-                   duration(steady_seconds() - start_)));
+  const double wall = steady_seconds() - start_;
+  const double cpu = thread_cpu_seconds() - cpu_start;
+  line(
+      fmt::format("sweep: {} done, {} failed, {} diverged, {} unfinished in {}; coordinator CPU {:.3f} s "
+                  "({:.2f}% of a core)",
+                  summary.done, summary.failed, summary.diverged, summary.unfinished, duration(wall), cpu,
+                  wall > 0 ? 100.0 * cpu / wall : 0.0));
   return summary;
 }
 
@@ -161,6 +176,13 @@ void Coordinator::on_request(int source) {
     return;
   }
   const TrialSpec& trial = trials_[work->trial];
+  // The group starts at once; the store learns while it does (this thread
+  // handles the group's records only after this).
+  const std::string assignment =
+      json{{"trial", static_cast<std::int64_t>(work->trial)}, {"resume_from", work->resume_from}}.dump();
+  MPI_Send(assignment.data(), static_cast<int>(assignment.size()), MPI_CHAR, source, kAssign, outbox_);
+  running_[work->trial] =
+      Running{.started = steady_seconds(), .first_epoch = work->resume_from, .epochs_run = 0};
   if (work->resume_from > 0) writer_.truncate(trial.id, work->resume_from);
   writer_.set_status(trial.id, TrialStatus::running);
   if (json slurm = slurm_notes(); !slurm.is_null()) {
@@ -172,11 +194,6 @@ void Coordinator::on_request(int source) {
     writer_.set_notes(trial.id, notes.dump());
   }
   writer_.commit();
-  running_[work->trial] =
-      Running{.started = steady_seconds(), .first_epoch = work->resume_from, .epochs_run = 0};
-  const std::string assignment =
-      json{{"trial", static_cast<std::int64_t>(work->trial)}, {"resume_from", work->resume_from}}.dump();
-  MPI_Send(assignment.data(), static_cast<int>(assignment.size()), MPI_CHAR, source, kAssign, outbox_);
   line(fmt::format("start  {}{} on rank {}", describe(trial),
                    work->resume_from > 0 ? fmt::format(" from epoch {}", work->resume_from) : "", source));
 }

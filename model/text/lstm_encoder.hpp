@@ -24,7 +24,8 @@ struct LstmOptions {
 class LstmEncoderImpl : public TextEncoderImpl {
  public:
   explicit LstmEncoderImpl(const LstmOptions& options);
-  // ids, mask: [B, L] int64; returns [B, hidden].
+  // ids, mask: [B, L] int64, each text's tokens first and its padding after
+  // (mask 1…1 0…0, as the loader pads); returns [B, hidden].
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask) override;
   std::int64_t dim() const override { return options_.hidden; }
 

