@@ -1,8 +1,10 @@
 #include "model/batch_norm.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/error.hpp"
 
@@ -92,10 +94,9 @@ torch::Tensor BatchNormImpl::reduced_forward(const torch::Tensor& input, const B
   const torch::Tensor var = (stats.narrow(0, channels, channels) / total - mean * mean).clamp_min(0);
   {
     torch::NoGradGuard no_grad;
-    const double n = total.item<double>();
-    const double correction = n > 1 ? n / (n - 1) : 1.0;
-    running_mean.mul_(1 - options_.momentum).add_(mean.detach(), options_.momentum);
-    running_var.mul_(1 - options_.momentum).add_(var.detach() * correction, options_.momentum);
+    const torch::Tensor unbiased = var * total / (total - 1).clamp_min(1);
+    running_mean.mul_(1 - options_.momentum).add_(mean, options_.momentum);
+    running_var.mul_(1 - options_.momentum).add_(unbiased, options_.momentum);
     num_batches_tracked.add_(1);
   }
   std::vector<std::int64_t> shape(input.dim(), 1);

@@ -5,7 +5,7 @@
 // In training mode the per-channel statistics come from the batch. When a
 // process-wide reducer is set (workers/sync_bn.hpp installs one for a
 // data-parallel group), each module passes it one 1-D tensor of 2C + 1
-// values, [Σx per channel | Σx² per channel | element count per channel],
+// values, [Σx per channel | Σx² per channel | elements per channel (one value)],
 // in the input's dtype and device, and uses the sum over the group, so
 // every rank normalises with the mean and (biased) variance of the combined
 // batch and updates its running statistics with them (unbiased, as PyTorch's

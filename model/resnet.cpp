@@ -1,6 +1,7 @@
 #include "model/resnet.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/error.hpp"
 #include "model/io/state.hpp"

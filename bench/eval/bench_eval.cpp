@@ -4,6 +4,7 @@
 //   search and its Recall@K ranking on them, writes the top-K indices to
 //   DIR/cir_topk.i64 and prints one line of JSON (medians, peak RSS).
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -34,6 +35,14 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
+// The resident memory now, from /proc/self/statm.
+double rss_mib() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,6 +65,7 @@ int main(int argc, char** argv) {
   const torch::Tensor queries = read_raw(dir + "/queries.f32", q, d),
                       gallery = read_raw(dir + "/gallery.f32", g, d);
   const double input_mib = static_cast<double>(queries.nbytes() + gallery.nbytes()) / (1 << 20);
+  const double before_mib = rss_mib();
 
   cir::workers::TopK top;
   const auto search =
@@ -73,7 +83,7 @@ int main(int argc, char** argv) {
   const double recall50 = cir::workers::recall_at(ranks, {50})[0];
   std::printf(
       "{\"search_s\": %.3f, \"ranks_s\": %.3f, \"peak_rss_mib\": %.0f, \"input_mib\": %.0f, \"threads\": %d, "
-      "\"recall50\": %.3f}\n",
+      "\"recall50\": %.3f, \"rss_before_mib\": %.0f}\n",
       cir::bench::median(search), cir::bench::median(rank), peak_rss_mib(), input_mib, at::get_num_threads(),
-      recall50);
+      recall50, before_mib);
 }
