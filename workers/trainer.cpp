@@ -109,16 +109,16 @@ class TrialRun {
     net_ = model::ComposedModel(model::model_options(params_), text_.encoder);
     net_->to(device_);
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    for (const auto& group : net_->parameter_groups(params_.number("train.text_lr_factor"), text_.pretrained)) {
+    for (const auto& group :
+         net_->parameter_groups(params_.number("train.text_lr_factor"), text_.pretrained)) {
       auto options = std::make_unique<torch::optim::SGDOptions>(base_lr_ * group.lr_factor);
       options->momentum(params_.number("train.momentum")).weight_decay(params_.number("train.weight_decay"));
       groups.emplace_back(group.params, std::move(options));
       lr_factors_.push_back(group.lr_factor);
     }
-    optimizer_.emplace(std::move(groups),
-                       torch::optim::SGDOptions(base_lr_)
-                           .momentum(params_.number("train.momentum"))
-                           .weight_decay(params_.number("train.weight_decay")));
+    optimizer_.emplace(std::move(groups), torch::optim::SGDOptions(base_lr_)
+                                              .momentum(params_.number("train.momentum"))
+                                              .weight_decay(params_.number("train.weight_decay")));
     loader_.emplace(dataset_, text_.tokenizer, params_, comm_.rank(), comm_.size(), seed());
     checkpoints_.emplace(context.checkpoint_dir, static_cast<int>(params_.integer("train.checkpoint_keep")));
   }
@@ -133,7 +133,7 @@ class TrialRun {
 
  private:
   std::uint64_t seed() const { return static_cast<std::uint64_t>(trial_.seed); }
-  
+
   TrialResult train() {
     restore();
     const SyncBatchNormScope sync_bn(comm_);
@@ -152,8 +152,9 @@ class TrialRun {
     const std::optional<Checkpoint> checkpoint = checkpoints_->latest();
     if (!checkpoint) {
       if (reported_ > 0) {
-        log::warn("trial {}: no checkpoint in {}; retraining the {} committed epoch(s) without reporting them",
-                  trial_.id, context_.checkpoint_dir, reported_);
+        log::warn(
+            "trial {}: no checkpoint in {}; retraining the {} committed epoch(s) without reporting them",
+            trial_.id, context_.checkpoint_dir, reported_);
       }
       return;
     }
@@ -165,9 +166,10 @@ class TrialRun {
       if (record.epoch == reported_) report(record);
     }
     if (state_.epoch < reported_) {
-      log::warn("trial {}: the newest checkpoint is at epoch {} but the store has {} epoch(s); retraining the "
-                "missing ones without reporting them",
-                trial_.id, state_.epoch, reported_);
+      log::warn(
+          "trial {}: the newest checkpoint is at epoch {} but the store has {} epoch(s); retraining the "
+          "missing ones without reporting them",
+          trial_.id, state_.epoch, reported_);
     }
   }
 
@@ -213,10 +215,9 @@ class TrialRun {
         net_->compose(batch.reference.to(device_), batch.ids.to(device_), batch.mask.to(device_));
     const torch::Tensor fs = all_gather_rows(comm_, composed);
     const torch::Tensor ft = all_gather_rows(comm_, target);
-    const model::LossTerms terms =
-        model::total_loss(fs, ft, loss_options_, epoch, epochs_,
-                          keyed_generator(seed(), purpose::augmenter_noise, static_cast<std::uint32_t>(epoch),
-                                          step_index));
+    const model::LossTerms terms = model::total_loss(
+        fs, ft, loss_options_, epoch, epochs_,
+        keyed_generator(seed(), purpose::augmenter_noise, static_cast<std::uint32_t>(epoch), step_index));
     const double total = terms.total.item<double>();
     if (!std::isfinite(total)) {
       return TrialResult{.outcome = TrialResult::Outcome::diverged,
@@ -224,8 +225,8 @@ class TrialRun {
                          .message = fmt::format("loss is {} at epoch {}, step {} (lr {})", total, epoch,
                                                 state_.step, base_lr_ * lr_factor(schedule_, epoch))};
     }
-    log::debug("trial {} epoch {} step {}: loss {:.9g} (info {:.9g}, u {:.9g})", trial_.id, epoch, state_.step,
-               total, terms.info.item<double>(), terms.u.item<double>());
+    log::debug("trial {} epoch {} step {}: loss {:.9g} (info {:.9g}, u {:.9g})", trial_.id, epoch,
+               state_.step, total, terms.info.item<double>(), terms.u.item<double>());
     optimizer_->zero_grad();
     terms.total.backward();
     gradients.finish();
@@ -257,8 +258,9 @@ class TrialRun {
                        .lr = base_lr_ * lr_factor(schedule_, epoch),
                        .train_seconds = sums.train_seconds,
                        .eval_seconds = 0.0,
-                       .samples_per_second =
-                           sums.train_seconds > 0.0 ? static_cast<double>(sums.samples) / sums.train_seconds : 0.0,
+                       .samples_per_second = sums.train_seconds > 0.0
+                                                 ? static_cast<double>(sums.samples) / sums.train_seconds
+                                                 : 0.0,
                        .recalls = {}};
     const bool reporting = epoch >= reported_;
     if (reporting && evaluates(epoch)) {
@@ -312,7 +314,8 @@ class Trainer final : public TrialRunner {
     try {
       run.emplace(context);
     } catch (const std::exception& e) {
-      return TrialResult{.outcome = TrialResult::Outcome::failed, .epoch = context.resume_from, .message = e.what()};
+      return TrialResult{
+          .outcome = TrialResult::Outcome::failed, .epoch = context.resume_from, .message = e.what()};
     }
     return run->run();
   }

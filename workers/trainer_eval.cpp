@@ -28,9 +28,10 @@ std::pair<torch::Tensor, torch::Tensor> local_features(model::ComposedModelImpl&
 
 }  // namespace
 
-std::vector<RecallValue> evaluate(model::ComposedModelImpl& net, const std::shared_ptr<const datasets::Dataset>& dataset,
-                                  const std::shared_ptr<const model::Tokenizer>& tokenizer, const cir::Params& params,
-                                  const Comm& comm, torch::Device device) {
+std::vector<RecallValue> evaluate(model::ComposedModelImpl& net,
+                                  const std::shared_ptr<const datasets::Dataset>& dataset,
+                                  const std::shared_ptr<const model::Tokenizer>& tokenizer,
+                                  const cir::Params& params, const Comm& comm, torch::Device device) {
   const torch::NoGradGuard no_grad;
   net.eval();
   const std::vector<std::int64_t> ks = params.integers("eval.ks");
@@ -53,7 +54,8 @@ std::vector<RecallValue> evaluate(model::ComposedModelImpl& net, const std::shar
     }
     const std::vector<double> values = recall_at(match_ranks(queries, gallery, truth), ks);
     for (std::size_t k = 0; k < ks.size(); ++k) {
-      recalls.push_back(RecallValue{.split = split.name, .k = static_cast<std::int32_t>(ks[k]), .value = values[k]});
+      recalls.push_back(
+          RecallValue{.split = split.name, .k = static_cast<std::int32_t>(ks[k]), .value = values[k]});
     }
   }
   return recalls;

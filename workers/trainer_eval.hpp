@@ -21,8 +21,9 @@ namespace cir::workers {
 // by split; the other ranks return nothing. Collective over `comm`; an
 // error on any rank (an unreadable image) throws on every rank. Leaves the
 // model in eval mode.
-std::vector<RecallValue> evaluate(model::ComposedModelImpl& net, const std::shared_ptr<const datasets::Dataset>& dataset,
-                                  const std::shared_ptr<const model::Tokenizer>& tokenizer, const cir::Params& params,
-                                  const Comm& comm, torch::Device device);
+std::vector<RecallValue> evaluate(model::ComposedModelImpl& net,
+                                  const std::shared_ptr<const datasets::Dataset>& dataset,
+                                  const std::shared_ptr<const model::Tokenizer>& tokenizer,
+                                  const cir::Params& params, const Comm& comm, torch::Device device);
 
 }  // namespace cir::workers

@@ -10,8 +10,8 @@ std::string optimizer_key(const torch::Tensor& parameter) {
   return c10::guts::to_string(parameter.unsafeGetTensorImpl());
 }
 
-const torch::Tensor& find(const std::map<std::string, torch::Tensor>& tensors, const std::string& name, const torch::Tensor& like,
-                          const std::string& what) {
+const torch::Tensor& find(const std::map<std::string, torch::Tensor>& tensors, const std::string& name,
+                          const torch::Tensor& like, const std::string& what) {
   const auto it = tensors.find(name);
   if (it == tensors.end()) {
     throw Error("checkpoint has no tensor '" + name + "'", Where{.file = what},
@@ -20,7 +20,8 @@ const torch::Tensor& find(const std::map<std::string, torch::Tensor>& tensors, c
   if (it->second.sizes() != like.sizes()) {
     throw Error("checkpoint tensor '" + name + "' has shape " + c10::str(it->second.sizes()) +
                     ", the model's has " + c10::str(like.sizes()),
-                Where{.file = what}, "the checkpoint was written by another model; delete it to restart the trial");
+                Where{.file = what},
+                "the checkpoint was written by another model; delete it to restart the trial");
   }
   return it->second;
 }
@@ -45,8 +46,8 @@ std::map<std::string, torch::Tensor> weight_tensors(torch::nn::Module& net, torc
   return tensors;
 }
 
-void load_weights(torch::nn::Module& net, torch::optim::SGD& optimizer, const std::map<std::string, torch::Tensor>& tensors,
-                  const std::string& what) {
+void load_weights(torch::nn::Module& net, torch::optim::SGD& optimizer,
+                  const std::map<std::string, torch::Tensor>& tensors, const std::string& what) {
   torch::NoGradGuard no_grad;
   for (auto& item : net.named_parameters()) {
     torch::Tensor parameter = item.value();

@@ -15,7 +15,7 @@ std::map<std::string, torch::Tensor> weight_tensors(torch::nn::Module& net, torc
 // Copies the tensors back into `net` (on its device) and `optimizer`.
 // Throws cir::Error naming `what` (the checkpoint) for a missing tensor or a
 // shape that differs: the checkpoint belongs to another model.
-void load_weights(torch::nn::Module& net, torch::optim::SGD& optimizer, const std::map<std::string, torch::Tensor>& tensors,
-                  const std::string& what);
+void load_weights(torch::nn::Module& net, torch::optim::SGD& optimizer,
+                  const std::map<std::string, torch::Tensor>& tensors, const std::string& what);
 
 }  // namespace cir::workers

@@ -54,16 +54,16 @@ nlohmann::json to_json(const TrialState& state) {
   nlohmann::json history = nlohmann::json::array();
   for (const EpochRecord& record : state.history) history.push_back(record_json(record));
   return {{"epoch", state.epoch},
-                            {"step", state.step},
-                            {"sums",
-                             {{"loss_total", state.sums.loss_total},
-                              {"loss_info", state.sums.loss_info},
-                              {"loss_u", state.sums.loss_u},
-                              {"aug_std", state.sums.aug_std},
-                              {"steps", state.sums.steps},
-                              {"samples", state.sums.samples},
-                              {"train_seconds", state.sums.train_seconds}}},
-                            {"history", history}};
+          {"step", state.step},
+          {"sums",
+           {{"loss_total", state.sums.loss_total},
+            {"loss_info", state.sums.loss_info},
+            {"loss_u", state.sums.loss_u},
+            {"aug_std", state.sums.aug_std},
+            {"steps", state.sums.steps},
+            {"samples", state.sums.samples},
+            {"train_seconds", state.sums.train_seconds}}},
+          {"history", history}};
 }
 
 TrialState trial_state_from_json(const nlohmann::json& j, const std::string& what) {

@@ -23,9 +23,9 @@ struct EpochSums {
 };
 
 struct TrialState {
-  std::int32_t epoch = 0;  // the epoch in progress (== epochs when finished)
-  std::int64_t step = 0;   // steps of `epoch` done
-  EpochSums sums;          // of `epoch`, over its first `step` steps
+  std::int32_t epoch = 0;            // the epoch in progress (== epochs when finished)
+  std::int64_t step = 0;             // steps of `epoch` done
+  EpochSums sums;                    // of `epoch`, over its first `step` steps
   std::vector<EpochRecord> history;  // every finished epoch, in order
 };
 

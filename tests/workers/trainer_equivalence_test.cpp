@@ -37,8 +37,9 @@ std::map<std::string, torch::Tensor> final_tensors(const Sweep& sweep, const std
 TEST(TrainerEquivalence, TwoRanksMatchOneRankAtTheSameGlobalBatch) {
   const Sweep one = tiny_sweep("equivalence-1", "ranks_per_trial = 1\n", kForms);
   const Sweep two = tiny_sweep("equivalence-2", "ranks_per_trial = 2\n", kForms);
-  const std::vector<std::string> three_steps = {"--set", "data.synthetic.train_queries=24", "--set",
-                                                "train.epochs=1", "--set", "loss.gamma0=1.0",
+  const std::vector<std::string> three_steps = {"--set", "data.synthetic.train_queries=24",
+                                                "--set", "train.epochs=1",
+                                                "--set", "loss.gamma0=1.0",
                                                 "--set", "train.lr=0.0001"};
   ASSERT_EQ(run_sweep(one, 1, three_steps), 0) << read_log(one);
   ASSERT_EQ(run_sweep(two, 2, three_steps), 0) << read_log(two);
@@ -64,7 +65,8 @@ TEST(TrainerEquivalence, TwoRanksMatchOneRankAtTheSameGlobalBatch) {
     std::size_t momenta = 0;
     for (const auto& [name, tensor] : ta) {
       ASSERT_TRUE(tb.count(name)) << name;
-      const auto diff = (tensor.to(torch::kDouble) - tb.at(name).to(torch::kDouble)).abs().max().item<double>();
+      const auto diff =
+          (tensor.to(torch::kDouble) - tb.at(name).to(torch::kDouble)).abs().max().item<double>();
       EXPECT_LE(diff, 1e-4) << id << " " << name;
       momenta += name.starts_with("momentum/");
     }

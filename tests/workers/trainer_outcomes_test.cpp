@@ -10,8 +10,8 @@ namespace {
 using namespace cir::trainer_test;
 
 TEST(TrainerOutcomes, EveryEpochReachesTheStoreAndADivergingTrialIsRecorded) {
-  const Sweep sweep = tiny_sweep("outcomes", "ranks_per_trial = 1\n",
-                                 "\n[grid]\n\"train.lr\" = [0.02, 1e12]\n");
+  const Sweep sweep =
+      tiny_sweep("outcomes", "ranks_per_trial = 1\n", "\n[grid]\n\"train.lr\" = [0.02, 1e12]\n");
   const int code = run_sweep(sweep, 2);
   ASSERT_EQ(code, 4) << "exit code 4 = finished with failed or diverged trials\n" << read_log(sweep);
 

@@ -52,15 +52,21 @@ TEST(TrainerState, RoundTripsExactly) {
   cir::workers::TrialState state;
   state.epoch = 3;
   state.step = 7;
-  state.sums = {.loss_total = 1.0 / 3.0, .loss_info = 2.0 / 7.0, .loss_u = std::nextafter(0.1, 1.0),
-                .aug_std = 1e-300, .steps = 7, .samples = 224, .train_seconds = 12.5};
+  state.sums = {.loss_total = 1.0 / 3.0,
+                .loss_info = 2.0 / 7.0,
+                .loss_u = std::nextafter(0.1, 1.0),
+                .aug_std = 1e-300,
+                .steps = 7,
+                .samples = 224,
+                .train_seconds = 12.5};
   cir::EpochRecord record;
   record.trial_id = "abc";
   record.epoch = 2;
   record.loss_total = 0.1 + 0.2;
   record.recalls = {{.split = "test", .k = 10, .value = 100.0 / 3.0}};
   state.history = {record};
-  const auto back = cir::workers::trial_state_from_json(nlohmann::json::parse(cir::workers::to_json(state).dump()), "x");
+  const auto back =
+      cir::workers::trial_state_from_json(nlohmann::json::parse(cir::workers::to_json(state).dump()), "x");
   EXPECT_EQ(back.epoch, 3);
   EXPECT_EQ(back.step, 7);
   EXPECT_EQ(back.sums.loss_total, state.sums.loss_total);

@@ -2,8 +2,8 @@
 // folder, cir-sweep under a real mpirun, and the rows of the store it fills.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -79,7 +79,8 @@ struct Sweep {
 // A fresh folder `folder` holding spec.toml: sweep "tiny" with the tiny
 // preset, `sweep_table` (more [sweep] keys) and `extra` TOML. Sweeps in
 // different folders with the same text have the same trial ids.
-inline Sweep tiny_sweep(const std::string& folder, const std::string& sweep_table, const std::string& extra = {}) {
+inline Sweep tiny_sweep(const std::string& folder, const std::string& sweep_table,
+                        const std::string& extra = {}) {
   Sweep sweep{std::filesystem::path(::testing::TempDir()) /
               ("cir-trainer-" + folder + "-" + std::to_string(getpid()))};
   std::filesystem::remove_all(sweep.dir);
@@ -98,8 +99,8 @@ inline pid_t start_sweep(const Sweep& sweep, int ranks, const std::vector<std::s
   // Ranks waiting in a collective yield the core instead of spinning: on a
   // busy machine a spinning rank starves the one it waits for.
   setenv("OMPI_MCA_mpi_yield_when_idle", "1", 1);
-  std::vector<std::string> argv = {"mpirun", "-n", std::to_string(ranks), "--oversubscribe", CIR_SWEEP_PATH,
-                                   sweep.spec().string()};
+  std::vector<std::string> argv = {"mpirun",          "-n",           std::to_string(ranks),
+                                   "--oversubscribe", CIR_SWEEP_PATH, sweep.spec().string()};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> pointers;
   for (auto& arg : argv) pointers.push_back(arg.data());
