@@ -10,7 +10,7 @@ namespace {
 
 using namespace cir::trainer_test;
 
-constexpr const char* kSweepTable = "ranks_per_trial = 2\nseeds = [0, 1]\n";
+constexpr const char* kSweepTable = "ranks_per_trial = 1\nseeds = [0, 1]\n";
 const std::vector<std::string> kLonger = {"--set", "train.epochs=3"};
 
 std::size_t rows_so_far(const Sweep& sweep) {
