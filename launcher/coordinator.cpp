@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -73,7 +74,8 @@ Coordinator::Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer,
       epochs_(trials.size(), 1),
       running_(trials.size()),
       groups_(groups),
-      progress_(progress) {
+      progress_(progress),
+      live_(progress != nullptr && isatty(fileno(progress)) != 0) {
   std::map<std::string, const store::TrialRow*> rows;
   for (const auto& row : writer_.trials()) rows[row.spec.id] = &row;
   for (std::size_t i = 0; i < trials_.size(); ++i) {
@@ -141,6 +143,7 @@ CoordinatorSummary Coordinator::run() {
         ++summary.unfinished;
     }
   }
+  live_ = false;
   const double wall = steady_seconds() - start_;
   const double cpu = thread_cpu_seconds() - cpu_start;
   line(
@@ -182,7 +185,11 @@ void Coordinator::on_request(int source) {
       json{{"trial", static_cast<std::int64_t>(work->trial)}, {"resume_from", work->resume_from}}.dump();
   MPI_Send(assignment.data(), static_cast<int>(assignment.size()), MPI_CHAR, source, kAssign, outbox_);
   running_[work->trial] =
-      Running{.started = steady_seconds(), .first_epoch = work->resume_from, .epochs_run = 0};
+      Running{.started = steady_seconds(),
+              .first_epoch = work->resume_from,
+              .epochs_run = 0,
+              .last = fmt::format("epoch {}/{}", work->resume_from, epochs_[work->trial])};
+  active_.insert(work->trial);
   if (work->resume_from > 0) writer_.truncate(trial.id, work->resume_from);
   writer_.set_status(trial.id, TrialStatus::running);
   if (json slurm = slurm_notes(); !slurm.is_null()) {
@@ -210,10 +217,10 @@ void Coordinator::on_record(int source, const std::string& text) {
   cost_done_now_ += trial.expected_cost / epochs_[index];
   const double per_epoch = (steady_seconds() - run.started) / run.epochs_run;
   const double r10 = mean_recall_at(record, 10);
-  line(fmt::format("epoch  {} {}/{} loss {:.4f}{}  {}/epoch, trial eta {} | {}", describe(trial),
-                   record.epoch + 1, epochs_[index], record.loss_total,
-                   r10 >= 0 ? fmt::format(" R@10 {:.2f}", r10) : "", duration(per_epoch),
-                   duration(per_epoch * (epochs_[index] - record.epoch - 1)), sweep_status()));
+  run.last = fmt::format("epoch {}/{} loss {:.4f}{}  {}/epoch, trial eta {}", record.epoch + 1,
+                         epochs_[index], record.loss_total, r10 >= 0 ? fmt::format(" R@10 {:.2f}", r10) : "",
+                         duration(per_epoch), duration(per_epoch * (epochs_[index] - record.epoch - 1)));
+  line(fmt::format("epoch  {} {} | {}", describe(trial), run.last, sweep_status()));
 }
 
 void Coordinator::on_result(const std::string& text) {
@@ -221,6 +228,7 @@ void Coordinator::on_result(const std::string& text) {
   const std::size_t index = index_of_.at(message.trial_id);
   const TrialSpec& trial = trials_[index];
   const double seconds = steady_seconds() - running_[index].started;
+  active_.erase(index);
   switch (message.result.outcome) {
     case TrialResult::Outcome::done:
       writer_.set_status(trial.id, TrialStatus::done);
@@ -285,8 +293,22 @@ void Coordinator::line(const std::string& text) {
   gmtime_r(&now, &utc);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  // Over the live view, which is drawn again below the new line.
+  if (live_lines_ > 0) std::fprintf(progress_, "\x1b[%dA\x1b[J", live_lines_);
+  live_lines_ = 0;
   std::fprintf(progress_, "%s %s\n", stamp, text.c_str());
+  if (live_) draw_live_view();
   std::fflush(progress_);
+}
+
+void Coordinator::draw_live_view() {
+  for (const std::size_t index : active_) {
+    std::fprintf(progress_, "  \u25b8 %s %s\n", describe(trials_[index]).c_str(),
+                 running_[index].last.c_str());
+    ++live_lines_;
+  }
+  std::fprintf(progress_, "  %s\n", sweep_status().c_str());
+  ++live_lines_;
 }
 
 }  // namespace cir::launcher

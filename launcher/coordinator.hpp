@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,13 +41,17 @@ class Coordinator {
   struct Running {
     double started = 0.0;  // steady seconds
     std::int32_t first_epoch = 0, epochs_run = 0;
+    std::string last;  // its latest epoch, for the live view
   };
 
   void handle(int source, int tag, const std::string& text);
   void on_request(int source);
   void on_record(int source, const std::string& text);
   void on_result(const std::string& text);
+  // Prints one event line. On a terminal, a live view follows the events:
+  // one line per running trial (epoch, loss, R@10, ETA) and the sweep's total.
   void line(const std::string& text);
+  void draw_live_view();
   std::string describe(const TrialSpec& trial) const;
   std::string sweep_status() const;
 
@@ -58,6 +63,9 @@ class Coordinator {
   int groups_, finished_groups_ = 0;
   bool stopping_ = false;
   std::FILE* progress_;
+  bool live_ = false;             // progress_ is a terminal
+  int live_lines_ = 0;            // lines of the live view on screen
+  std::set<std::size_t> active_;  // trials running now
   double start_ = 0.0;
   double total_cost_ = 0.0, cost_done_before_ = 0.0, cost_done_now_ = 0.0;
   WorkQueue queue_;

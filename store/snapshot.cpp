@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -301,14 +302,46 @@ std::vector<TrialRow> read_trials(hid_t file, const std::string& path) {
   return trials;
 }
 
-template <typename Row>
-std::vector<Row> read_table(hid_t file, const char* name, hid_t type) {
-  h5::Handle dataset = h5::dataset_handle(H5Dopen2(file, name, H5P_DEFAULT), name);
-  std::vector<Row> rows(dataset_rows(dataset, name));
-  if (!rows.empty()) {
-    h5::check(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), name);
+// The compressed bytes of a table's full chunks as they lie in the file, when
+// the file's layout is the one write_table() makes (so a writer that
+// reopens a big store need not compress it all again); none otherwise.
+std::vector<std::string> stored_chunks(hid_t dataset, hid_t type, std::size_t rows, std::size_t chunk_rows,
+                                       const char* name) {
+  h5::Handle file_type = h5::datatype_handle(H5Dget_type(dataset), name);
+  h5::Handle dcpl = h5::plist_handle(H5Dget_create_plist(dataset), name);
+  hsize_t chunk[1] = {0};
+  const htri_t same_type = H5Tequal(file_type, type);
+  if (same_type <= 0 || H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 1, chunk) != 1 ||
+      chunk[0] != chunk_rows || H5Pget_nfilters(dcpl) != 2 ||
+      H5Pget_filter2(dcpl, 0, nullptr, nullptr, nullptr, 0, nullptr, nullptr) != H5Z_FILTER_SHUFFLE ||
+      H5Pget_filter2(dcpl, 1, nullptr, nullptr, nullptr, 0, nullptr, nullptr) != H5Z_FILTER_DEFLATE) {
+    H5Eclear2(H5E_DEFAULT);
+    return {};
   }
-  return rows;
+  std::vector<std::string> chunks;
+  for (std::size_t c = 0; c < rows / chunk_rows; ++c) {
+    const hsize_t offset[1] = {c * chunk_rows};
+    hsize_t size = 0;
+    h5::check(H5Dget_chunk_storage_size(dataset, offset, &size), name);
+    std::string bytes(size, '\0');
+    std::uint32_t filters = 0;
+    h5::check(H5Dread_chunk(dataset, H5P_DEFAULT, offset, &filters, bytes.data()), name);
+    if (filters != 0) return {};  // a filter was skipped for this chunk: recompress them all
+    chunks.push_back(std::move(bytes));
+  }
+  return chunks;
+}
+
+template <typename Row>
+Table<Row> read_table(hid_t file, const char* name, hid_t type, std::size_t chunk_rows, bool with_chunks) {
+  h5::Handle dataset = h5::dataset_handle(H5Dopen2(file, name, H5P_DEFAULT), name);
+  Table<Row> table;
+  table.rows.resize(dataset_rows(dataset, name));
+  if (!table.rows.empty()) {
+    h5::check(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, table.rows.data()), name);
+  }
+  if (with_chunks) table.compressed = stored_chunks(dataset, type, table.rows.size(), chunk_rows, name);
+  return table;
 }
 
 Error refused(const std::string& path, const std::string& message, const std::string& hint) {
@@ -465,7 +498,7 @@ void write_snapshot(Snapshot& snapshot, const std::string& path) {
   h5::check(H5Fclose(file.release()), "writing the file");
 }
 
-Snapshot read_image(std::vector<char>& bytes, const std::string& path) {
+Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with_chunks) {
   if (!has_hdf5_signature(bytes)) {
     throw refused(path,
                   bytes.empty() ? "the file is empty, not a cir results store"
@@ -512,9 +545,9 @@ Snapshot read_image(std::vector<char>& bytes, const std::string& path) {
     header.updated = h5::read_double_attribute(file, "updated").value_or(0.0);
     snapshot.trials = read_trials(file, path);
     h5::Handle epochs = epoch_type();
-    snapshot.epochs.rows = read_table<EpochRow>(file, "epochs", epochs);
+    snapshot.epochs = read_table<EpochRow>(file, "epochs", epochs, kEpochChunkRows, with_chunks);
     h5::Handle recalls = recall_type();
-    snapshot.recalls.rows = read_table<RecallRow>(file, "recalls", recalls);
+    snapshot.recalls = read_table<RecallRow>(file, "recalls", recalls, kRecallChunkRows, with_chunks);
   } catch (const h5::Failure& failure) {
     throw refused(path, std::string("the store is corrupt: ") + failure.what(),
                   "restore it from a backup or move it away");
@@ -522,7 +555,12 @@ Snapshot read_image(std::vector<char>& bytes, const std::string& path) {
   return snapshot;
 }
 
-Snapshot read_store(const std::string& path) {
+Snapshot read_store(const std::string& path, bool with_chunks) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    throw Error("this is a folder, not a store", Where{.file = path},
+                "give the path of a results/<sweep>.h5 file", ExitCode::usage);
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw Error("cannot open the store: " + std::string(std::strerror(errno)), Where{.file = path},
@@ -536,7 +574,7 @@ Snapshot read_store(const std::string& path) {
     throw Error("cannot read the store: " + std::string(std::strerror(errno)), Where{.file = path}, {},
                 ExitCode::store_refused);
   }
-  return read_image(bytes, path);
+  return read_image(bytes, path, with_chunks);
 }
 
 }  // namespace cir::store

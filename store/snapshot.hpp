@@ -94,11 +94,12 @@ void write_snapshot(Snapshot& snapshot, const std::string& path);
 
 // Parses a store's bytes. Throws cir::Error (ExitCode::store_refused) naming
 // `path` for a file that is not HDF5, not a cir store, of a newer format
-// version, or corrupt.
-Snapshot read_image(std::vector<char>& bytes, const std::string& path);
+// version, or corrupt. `with_chunks` also fills the tables' chunk caches
+// from the file (for a writer).
+Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with_chunks = false);
 
 // Reads the file at `path` in one go (one open, so one snapshot even while a
 // writer renames a new one over it) and parses it.
-Snapshot read_store(const std::string& path);
+Snapshot read_store(const std::string& path, bool with_chunks = false);
 
 }  // namespace cir::store

@@ -97,6 +97,18 @@ struct Writer::Impl {
   std::optional<Clock::time_point> last_write;
 
   Impl(fs::path p, LockFile l) : path(std::move(p)), lock(std::move(l)) {}
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  // Writes what is pending (also when a Writer is moved over), then lets the
+  // lock go.
+  ~Impl() {
+    if (!dirty) return;
+    try {
+      write();
+    } catch (const std::exception& error) {
+      log::error("the last changes to the store were not written: {}", error.what());
+    }
+  }
 
   void reindex() {
     by_id.clear();
@@ -143,14 +155,7 @@ Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Writer::Writer(Writer&&) noexcept = default;
 Writer& Writer::operator=(Writer&&) noexcept = default;
 
-Writer::~Writer() {
-  if (!impl_ || !impl_->dirty) return;
-  try {
-    impl_->write();
-  } catch (const std::exception& error) {
-    log::error("the last changes to the store were not written: {}", error.what());
-  }
-}
+Writer::~Writer() = default;
 
 Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenOptions& options) {
   if (path.has_parent_path()) {
@@ -171,7 +176,7 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
     impl->write();
     return Writer(std::move(impl));
   }
-  snapshot = read_store(path.string());
+  snapshot = read_store(path.string(), true);
   if (snapshot.header.spec_digest != header.spec_digest) {
     const std::vector<std::string> differences =
         spec_differences(snapshot.header.spec_text, header.spec_text);
@@ -198,8 +203,9 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
     const double created = snapshot.header.created;
     snapshot.header = header;
     snapshot.header.created = created;
+    // Nothing is written until add_trials() has dropped the trials that are
+    // not in the new spec: the store never holds the new header with them.
     impl->prune_on_add = true;
-    impl->dirty = true;
   } else if (snapshot.header.cir_version != header.cir_version) {
     snapshot.header.cir_version = header.cir_version;
     impl->dirty = true;

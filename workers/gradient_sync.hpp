@@ -14,7 +14,9 @@
 // .grad or zeros), waits, and writes each parameter's .grad:
 //   .grad = (Σ_ranks .grad) / size   (average = true, the default)
 //   .grad =  Σ_ranks .grad           (average = false)
-// — bit for bit what a plain all-reduce of every .grad after backward gives.
+// — what a plain all-reduce of every .grad after backward gives (bit for bit
+// on 2 ranks, where a sum has one order; with more ranks MPI may pick
+// another summation order for a bucket than for a single tensor).
 // Average is the right choice with all_gather_rows (see comm.hpp): every
 // rank's gradient is then N times its share of the global loss's gradient.
 //

@@ -51,6 +51,13 @@ TEST_F(Tables, ChoosesThePaperLayoutFromTheSweptKeys) {
   EXPECT_EQ(choose_table(load("shoes", two)), "table2_shoes");
   for (Planned& p : two) p.params["data.dataset"] = "fashion200k";
   EXPECT_EQ(choose_table(load("f200k", two)), "table2_fashion200k");
+  // Synthetic twins: by their splits (FashionIQ's subsets) or their name.
+  for (Planned& p : two) p.params["data.dataset"] = "synthetic";
+  EXPECT_EQ(choose_table(load("synthetic_main_shoes", two)), "table2_shoes");
+  EXPECT_EQ(choose_table(load("synthetic_main_fashion200k", two)), "table2_fashion200k");
+  std::vector<Planned> fiq = fashioniq_sweep();
+  for (Planned& p : fiq) p.params["data.dataset"] = "synthetic";
+  EXPECT_EQ(choose_table(load("synthetic_main_fashioniq", fiq)), "table1");
 }
 
 TEST_F(Tables, Table5AggregatesSeedsAndComparesWithThePaper) {

@@ -227,7 +227,7 @@ int count_status(const std::vector<cir::store::TrialRow>& rows, TrialStatus stat
 
 TEST_F(MpiSweep, ThreeGroupsRunEveryTrialOnce) {
   const auto spec = write_spec(1, 3);
-  ASSERT_EQ(run(3, spec), 0) << output();
+  ASSERT_EQ(run(3, spec, {{"SLURM_JOB_ID", "4242"}, {"SLURM_RESTART_COUNT", "1"}}), 0) << output();
   expect_complete(3);
   const Audit a = audit(1);
   std::set<std::string> ids;
@@ -236,13 +236,19 @@ TEST_F(MpiSweep, ThreeGroupsRunEveryTrialOnce) {
     EXPECT_EQ(v[2], 1);  // group size
   }
   EXPECT_EQ(ids.size(), 8u);
-  for (const auto& row : cir::store::Reader::open(store_).trials()) EXPECT_EQ(row.attempts, 1);
+  const auto reader = cir::store::Reader::open(store_);
+  for (const auto& row : reader.trials()) {
+    EXPECT_EQ(row.attempts, 1);
+    EXPECT_NE(row.notes_json.find(R"("slurm":{"job_id":"4242","restart_count":"1"})"), std::string::npos)
+        << row.notes_json;
+  }
   EXPECT_NE(output().find("sweep: 8 done, 0 failed"), std::string::npos) << output();
 }
 
-TEST_F(MpiSweep, GroupsOfTwoConsecutiveRanks) {
+TEST_F(MpiSweep, GroupsOfTwoConsecutiveRanksAndAnIdleOne) {
   const auto spec = write_spec(2, 2);
-  ASSERT_EQ(run(4, spec), 0) << output();
+  ASSERT_EQ(run(5, spec), 0) << output();
+  EXPECT_NE(output().find("5 rank(s): 2 group(s) of 2, 1 idle"), std::string::npos) << output();
   expect_complete(2);
   std::map<std::string, std::set<int>> ranks_of;
   for (const auto& [id, v] : audit(1).runs) {
@@ -334,6 +340,12 @@ TEST_F(MpiSweep, ThrowingTrialFailsAndTheSweepGoesOn) {
   // A rerun does not retry finished trials, failed ones included, and still says 4.
   ASSERT_EQ(run(2, spec), 4) << output();
   EXPECT_TRUE(audit(2).runs.empty());
+}
+
+TEST_F(MpiSweep, TooFewRanksForAGroupIsAUsageError) {
+  ASSERT_EQ(run(1, write_spec(2, 1)), 2) << output();
+  EXPECT_NE(output().find("1 rank(s) cannot form a group of sweep.ranks_per_trial = 2"), std::string::npos)
+      << output();
 }
 
 TEST_F(MpiSweep, StoreOfAnotherSpecIsRefusedUnlessForced) {

@@ -199,5 +199,16 @@ TEST_F(Refusal, ForceNewSpecKeepsTheTrialsStillInTheSpec) {
   EXPECT_NO_THROW(Writer::open(path, header(kSpecB))) << "the store now belongs to spec B";
 }
 
+TEST_F(Refusal, AForcedOpenChangesNothingUntilTheTrialsAreKnown) {
+  const fs::path path = dir_ / "gamma0.h5";
+  {
+    Writer writer = Writer::open(path, header(kSpecA));
+    writer.add_trials({trial(0), trial(1)});
+  }
+  const std::string before = bytes_of(path);
+  { Writer writer = Writer::open(path, header(kSpecB), OpenOptions{.force_new_spec = true}); }
+  EXPECT_EQ(bytes_of(path), before) << "the new header was written with the old spec's trials";
+}
+
 }  // namespace
 }  // namespace cir::store::testing
