@@ -1,0 +1,18 @@
+// cir-sweep: the launcher's program. It only picks the trial runner: the real
+// trainer when this build has workers/, none otherwise (then only --dry-run
+// works).
+#include "launcher/cli.hpp"
+
+#ifdef CIR_HAVE_WORKERS
+#include "workers/runner.hpp"
+#endif
+
+int main(int argc, char** argv) {
+#ifdef CIR_HAVE_WORKERS
+  return cir::launcher::sweep_main(argc, argv, [] { return cir::workers::make_trainer(); });
+#else
+  return cir::launcher::sweep_main(argc, argv, {},
+                                   "this cir-sweep was built without workers/ (the LibTorch trainer): "
+                                   "configure with -DCIR_WITH_TORCH=ON to train");
+#endif
+}

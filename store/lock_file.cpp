@@ -1,0 +1,101 @@
+#include "store/lock_file.hpp"
+
+#include <fcntl.h>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <utility>
+
+#include "common/error.hpp"
+
+namespace cir::store {
+
+namespace {
+
+std::string read_owner(int fd) {
+  std::string text(512, '\0');
+  const ssize_t n = pread(fd, text.data(), text.size(), 0);
+  text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+  return text;
+}
+
+std::string describe_self() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return fmt::format("pid {} on host {}, since {:%Y-%m-%dT%H:%M:%SZ}\n", getpid(), host,
+                     fmt::gmtime(std::time(nullptr)));
+}
+
+}  // namespace
+
+LockFile LockFile::acquire(const std::string& store_path) {
+  const std::string path = store_path + ".lock";
+  // A lock file that its owner removed between our open() and flock() is
+  // not the lock any more: try again until the locked file is the one at
+  // `path`.
+  for (;;) {
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      throw Error(fmt::format("cannot create the store's lock file: {}", std::strerror(errno)),
+                  Where{.file = path}, "the folder of the store must be writable", ExitCode::store_refused);
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      const std::string owner = read_owner(fd);
+      close(fd);
+      if (error == EWOULDBLOCK) {
+        throw Error(fmt::format("the store {} is already open for writing by another process ({})",
+                                store_path, owner.empty() ? "unknown owner" : owner),
+                    Where{.file = store_path},
+                    "two runs cannot write one store: wait for the other to finish, stop it, or "
+                    "choose another sweep name",
+                    ExitCode::store_refused);
+      }
+      throw Error(fmt::format("cannot lock {}: {}", path, std::strerror(error)), Where{.file = store_path},
+                  {}, ExitCode::store_refused);
+    }
+    struct stat locked {
+    }, named{};
+    if (fstat(fd, &locked) == 0 && stat(path.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
+        locked.st_ino == named.st_ino) {
+      const std::string owner = describe_self();
+      if (ftruncate(fd, 0) != 0 || pwrite(fd, owner.data(), owner.size(), 0) < 0) {
+        close(fd);
+        throw Error(fmt::format("cannot write the lock file: {}", std::strerror(errno)), Where{.file = path},
+                    {}, ExitCode::store_refused);
+      }
+      return LockFile(path, fd);
+    }
+    close(fd);
+  }
+}
+
+LockFile::LockFile(LockFile&& other) noexcept
+    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
+
+LockFile& LockFile::operator=(LockFile&& other) noexcept {
+  if (this != &other) {
+    release();
+    path_ = std::move(other.path_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+LockFile::~LockFile() { release(); }
+
+void LockFile::release() noexcept {
+  if (fd_ < 0) return;
+  unlink(path_.c_str());
+  close(fd_);
+  fd_ = -1;
+}
+
+}  // namespace cir::store

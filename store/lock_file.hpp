@@ -1,0 +1,30 @@
+// The writer's lock: <store>.lock, held with flock() for as long as a Writer
+// lives, so two cir-sweep runs cannot write one store. The kernel drops the
+// lock when the process dies, however it dies; the file holds the owner's
+// pid, host and start time for the message the second writer prints.
+#pragma once
+
+#include <string>
+
+namespace cir::store {
+
+class LockFile {
+ public:
+  // Takes the lock or throws cir::Error (ExitCode::store_refused) naming the
+  // process that holds it.
+  static LockFile acquire(const std::string& store_path);
+  LockFile(LockFile&& other) noexcept;
+  LockFile& operator=(LockFile&& other) noexcept;
+  LockFile(const LockFile&) = delete;
+  LockFile& operator=(const LockFile&) = delete;
+  // Removes the lock file and releases the lock.
+  ~LockFile();
+
+ private:
+  LockFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  void release() noexcept;
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace cir::store

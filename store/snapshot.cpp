@@ -1,0 +1,527 @@
+#include "store/snapshot.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/error.hpp"
+#include "store/hdf5.hpp"
+
+namespace cir::store {
+
+namespace {
+
+constexpr std::size_t kStatusWidth = 8;  // "diverged"
+constexpr int kDeflateLevel = 1;
+
+// /trials in memory: fixed strings inline, variable-length strings as
+// pointers HDF5 reads from (write) or allocates (read).
+struct TrialMemory {
+  char id[kIdWidth];
+  std::int64_t index;
+  char status[kStatusWidth];
+  std::int64_t seed;
+  std::int32_t attempts;
+  std::int32_t epochs_done;
+  double started;
+  double finished;
+  double expected_cost;
+  char* error;
+  char* params_json;
+  char* swept_keys;
+  char* notes_json;
+};
+
+void insert(hid_t compound, const char* name, std::size_t offset, hid_t type) {
+  h5::check(H5Tinsert(compound, name, offset, type), name);
+}
+
+h5::Handle trial_type() {
+  h5::Handle type = h5::datatype_handle(H5Tcreate(H5T_COMPOUND, sizeof(TrialMemory)), "/trials type");
+  h5::Handle id = h5::fixed_string_type(kIdWidth);
+  h5::Handle status = h5::fixed_string_type(kStatusWidth);
+  h5::Handle text = h5::vlen_string_type();
+  insert(type, "id", HOFFSET(TrialMemory, id), id);
+  insert(type, "index", HOFFSET(TrialMemory, index), H5T_NATIVE_INT64);
+  insert(type, "status", HOFFSET(TrialMemory, status), status);
+  insert(type, "seed", HOFFSET(TrialMemory, seed), H5T_NATIVE_INT64);
+  insert(type, "attempts", HOFFSET(TrialMemory, attempts), H5T_NATIVE_INT32);
+  insert(type, "epochs_done", HOFFSET(TrialMemory, epochs_done), H5T_NATIVE_INT32);
+  insert(type, "started", HOFFSET(TrialMemory, started), H5T_NATIVE_DOUBLE);
+  insert(type, "finished", HOFFSET(TrialMemory, finished), H5T_NATIVE_DOUBLE);
+  insert(type, "expected_cost", HOFFSET(TrialMemory, expected_cost), H5T_NATIVE_DOUBLE);
+  insert(type, "error", HOFFSET(TrialMemory, error), text);
+  insert(type, "params_json", HOFFSET(TrialMemory, params_json), text);
+  insert(type, "swept_keys", HOFFSET(TrialMemory, swept_keys), text);
+  insert(type, "notes_json", HOFFSET(TrialMemory, notes_json), text);
+  return type;
+}
+
+h5::Handle epoch_type() {
+  h5::Handle type = h5::datatype_handle(H5Tcreate(H5T_COMPOUND, sizeof(EpochRow)), "/epochs type");
+  h5::Handle id = h5::fixed_string_type(kIdWidth);
+  insert(type, "trial", HOFFSET(EpochRow, trial), id);
+  insert(type, "epoch", HOFFSET(EpochRow, epoch), H5T_NATIVE_INT32);
+  insert(type, "loss_total", HOFFSET(EpochRow, loss_total), H5T_NATIVE_DOUBLE);
+  insert(type, "loss_info", HOFFSET(EpochRow, loss_info), H5T_NATIVE_DOUBLE);
+  insert(type, "loss_u", HOFFSET(EpochRow, loss_u), H5T_NATIVE_DOUBLE);
+  insert(type, "gamma", HOFFSET(EpochRow, gamma), H5T_NATIVE_DOUBLE);
+  insert(type, "aug_std", HOFFSET(EpochRow, aug_std), H5T_NATIVE_DOUBLE);
+  insert(type, "lr", HOFFSET(EpochRow, lr), H5T_NATIVE_DOUBLE);
+  insert(type, "train_seconds", HOFFSET(EpochRow, train_seconds), H5T_NATIVE_DOUBLE);
+  insert(type, "eval_seconds", HOFFSET(EpochRow, eval_seconds), H5T_NATIVE_DOUBLE);
+  insert(type, "samples_per_second", HOFFSET(EpochRow, samples_per_second), H5T_NATIVE_DOUBLE);
+  return type;
+}
+
+h5::Handle recall_type() {
+  h5::Handle type = h5::datatype_handle(H5Tcreate(H5T_COMPOUND, sizeof(RecallRow)), "/recalls type");
+  h5::Handle id = h5::fixed_string_type(kIdWidth);
+  h5::Handle split = h5::fixed_string_type(kSplitWidth);
+  insert(type, "trial", HOFFSET(RecallRow, trial), id);
+  insert(type, "epoch", HOFFSET(RecallRow, epoch), H5T_NATIVE_INT32);
+  insert(type, "split", HOFFSET(RecallRow, split), split);
+  insert(type, "k", HOFFSET(RecallRow, k), H5T_NATIVE_INT32);
+  insert(type, "value", HOFFSET(RecallRow, value), H5T_NATIVE_DOUBLE);
+  return type;
+}
+
+h5::Handle vector_space(std::size_t n, bool extensible) {
+  const hsize_t dims[1] = {n};
+  const hsize_t unlimited[1] = {H5S_UNLIMITED};
+  return h5::dataspace_handle(H5Screate_simple(1, dims, extensible ? unlimited : nullptr),
+                              "creating a dataspace");
+}
+
+// --- writing ----------------------------------------------------------------
+
+void write_header(hid_t file, const Snapshot& snapshot) {
+  const SweepHeader& header = snapshot.header;
+  h5::write_attribute(file, "format", std::string(kFormatName));
+  h5::write_attribute(file, "version", snapshot.version);
+  h5::write_attribute(file, "sweep", header.sweep);
+  h5::write_attribute(file, "spec_text", header.spec_text);
+  h5::write_attribute(file, "spec_digest", header.spec_digest);
+  h5::write_attribute(file, "cir_version", header.cir_version);
+  h5::write_attribute(file, "created", header.created);
+  h5::write_attribute(file, "updated", header.updated);
+}
+
+void write_trials(hid_t file, const std::vector<TrialRow>& trials) {
+  std::vector<TrialMemory> rows(trials.size());
+  std::vector<std::string> swept(trials.size());
+  for (std::size_t i = 0; i < trials.size(); ++i) {
+    const TrialRow& trial = trials[i];
+    TrialMemory& row = rows[i];
+    set_fixed_field(row.id, kIdWidth, trial.spec.id);
+    row.index = trial.spec.index;
+    set_fixed_field(row.status, kStatusWidth, to_string(trial.status));
+    row.seed = trial.spec.seed;
+    row.attempts = trial.attempts;
+    row.epochs_done = trial.epochs_done;
+    row.started = trial.started;
+    row.finished = trial.finished;
+    row.expected_cost = trial.spec.expected_cost;
+    swept[i] = nlohmann::json(trial.spec.swept_keys).dump();
+    row.error = const_cast<char*>(trial.error.c_str());
+    row.params_json = const_cast<char*>(trial.spec.params_json.c_str());
+    row.swept_keys = const_cast<char*>(swept[i].c_str());
+    row.notes_json = const_cast<char*>(trial.notes_json.c_str());
+  }
+  h5::Handle type = trial_type();
+  h5::Handle file_type = h5::datatype_handle(H5Tcopy(type), "/trials file type");
+  h5::check(H5Tpack(file_type), "packing the /trials type");
+  h5::Handle space = vector_space(rows.size(), false);
+  h5::Handle dataset =
+      h5::dataset_handle(H5Dcreate2(file, "trials", file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                         "creating /trials");
+  if (!rows.empty())
+    h5::check(H5Dwrite(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), "writing /trials");
+}
+
+// One dataset per swept key under /params, aligned with /trials: numbers as
+// float64 (int64 when every value is an integer), booleans as numpy bools,
+// anything else as text. A trial without the key gets NaN or "".
+void write_params(hid_t file, const std::vector<TrialRow>& trials) {
+  h5::Handle group =
+      h5::group_handle(H5Gcreate2(file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /params");
+  std::vector<std::string> keys;
+  for (const TrialRow& trial : trials) {
+    for (const std::string& key : trial.spec.swept_keys) {
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    }
+  }
+  if (keys.empty()) return;
+  std::vector<nlohmann::json> params;
+  params.reserve(trials.size());
+  for (const TrialRow& trial : trials) {
+    nlohmann::json object = nlohmann::json::parse(trial.spec.params_json, nullptr, false);
+    params.push_back(object.is_object() ? std::move(object) : nlohmann::json::object());
+  }
+  const auto special = [](const nlohmann::json& v) {
+    return v.is_string() && (v == "inf" || v == "-inf" || v == "nan");
+  };
+  for (const std::string& key : keys) {
+    std::vector<const nlohmann::json*> values;
+    bool all_integer = true, all_number = true, all_bool = true;
+    for (const nlohmann::json& object : params) {
+      auto it = object.find(key);
+      const nlohmann::json* value = it == object.end() ? nullptr : &*it;
+      values.push_back(value);
+      if (value == nullptr) {
+        all_integer = all_bool = false;
+        continue;
+      }
+      if (!value->is_number_integer()) all_integer = false;
+      if (!value->is_number() && !special(*value)) all_number = false;
+      if (!value->is_boolean()) all_bool = false;
+    }
+    h5::Handle space = vector_space(trials.size(), false);
+    const auto create = [&](hid_t type) {
+      return h5::dataset_handle(
+          H5Dcreate2(group, key.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), key.c_str());
+    };
+    if (all_bool) {
+      h5::Handle type = h5::datatype_handle(H5Tenum_create(H5T_NATIVE_INT8), "bool type");
+      const std::int8_t no = 0, yes = 1;
+      h5::check(H5Tenum_insert(type, "FALSE", &no), "bool type");
+      h5::check(H5Tenum_insert(type, "TRUE", &yes), "bool type");
+      std::vector<std::int8_t> column;
+      for (const nlohmann::json* v : values) column.push_back(v->get<bool>() ? 1 : 0);
+      h5::Handle dataset = create(type);
+      if (!column.empty())
+        h5::check(H5Dwrite(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, column.data()), key.c_str());
+    } else if (all_integer) {
+      std::vector<std::int64_t> column;
+      for (const nlohmann::json* v : values) column.push_back(v->get<std::int64_t>());
+      h5::Handle dataset = create(H5T_STD_I64LE);
+      if (!column.empty())
+        h5::check(H5Dwrite(dataset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, column.data()),
+                  key.c_str());
+    } else if (all_number) {
+      std::vector<double> column;
+      for (const nlohmann::json* v : values) {
+        if (v == nullptr || *v == "nan") {
+          column.push_back(std::numeric_limits<double>::quiet_NaN());
+        } else if (v->is_string()) {
+          column.push_back(*v == "inf" ? std::numeric_limits<double>::infinity()
+                                       : -std::numeric_limits<double>::infinity());
+        } else {
+          column.push_back(v->get<double>());
+        }
+      }
+      h5::Handle dataset = create(H5T_IEEE_F64LE);
+      if (!column.empty())
+        h5::check(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, column.data()),
+                  key.c_str());
+    } else {
+      std::vector<std::string> text;
+      for (const nlohmann::json* v : values) {
+        text.push_back(v == nullptr ? "" : v->is_string() ? v->get<std::string>() : v->dump());
+      }
+      std::vector<const char*> pointers;
+      for (const std::string& t : text) pointers.push_back(t.c_str());
+      h5::Handle type = h5::vlen_string_type();
+      h5::Handle dataset = create(type);
+      if (!pointers.empty())
+        h5::check(H5Dwrite(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), key.c_str());
+    }
+  }
+}
+
+// HDF5's shuffle filter: byte j of every element, then byte j+1, …
+std::string shuffle(const char* raw, std::size_t elements, std::size_t element_size) {
+  std::string out(elements * element_size, '\0');
+  for (std::size_t j = 0; j < element_size; ++j) {
+    char* dest = out.data() + j * elements;
+    for (std::size_t i = 0; i < elements; ++i) dest[i] = raw[i * element_size + j];
+  }
+  return out;
+}
+
+// The bytes HDF5's [shuffle, deflate] pipeline would store for one chunk.
+std::string compress_chunk(const char* raw, std::size_t chunk_rows, std::size_t row_size) {
+  const std::string shuffled = shuffle(raw, chunk_rows, row_size);
+  uLongf size = compressBound(shuffled.size());
+  std::string out(size, '\0');
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(shuffled.data()),
+                shuffled.size(), kDeflateLevel) != Z_OK) {
+    throw h5::Failure("zlib could not compress a chunk");
+  }
+  out.resize(size);
+  return out;
+}
+
+// A chunked, shuffled and deflated table whose chunks go to the file
+// directly (H5Dwrite_chunk), cached ones as they are.
+template <typename Row>
+void write_table(hid_t file, const char* name, hid_t type, Table<Row>& table, std::size_t chunk_rows) {
+  h5::Handle dcpl = h5::plist_handle(H5Pcreate(H5P_DATASET_CREATE), name);
+  const hsize_t chunk[1] = {chunk_rows};
+  h5::check(H5Pset_chunk(dcpl, 1, chunk), name);
+  h5::check(H5Pset_shuffle(dcpl), name);
+  h5::check(H5Pset_deflate(dcpl, kDeflateLevel), name);
+  h5::Handle space = vector_space(table.rows.size(), true);
+  h5::Handle dataset =
+      h5::dataset_handle(H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), name);
+  const std::size_t n = table.rows.size();
+  const std::size_t chunks = (n + chunk_rows - 1) / chunk_rows;
+  std::vector<Row> partial;
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const std::size_t first = c * chunk_rows;
+    const bool full = first + chunk_rows <= n;
+    std::string fresh;
+    if (c >= table.compressed.size()) {
+      const char* raw = reinterpret_cast<const char*>(table.rows.data() + first);
+      if (!full) {
+        partial.assign(chunk_rows, Row{});
+        std::copy(table.rows.begin() + first, table.rows.end(), partial.begin());
+        raw = reinterpret_cast<const char*>(partial.data());
+      }
+      fresh = compress_chunk(raw, chunk_rows, sizeof(Row));
+      if (full) table.compressed.push_back(std::move(fresh));
+    }
+    const std::string& bytes = c < table.compressed.size() ? table.compressed[c] : fresh;
+    const hsize_t offset[1] = {first};
+    h5::check(H5Dwrite_chunk(dataset, H5P_DEFAULT, 0, offset, bytes.size(), bytes.data()), name);
+  }
+}
+
+// --- reading ----------------------------------------------------------------
+
+std::size_t dataset_rows(hid_t dataset, const char* name) {
+  h5::Handle space = h5::dataspace_handle(H5Dget_space(dataset), name);
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank != 1) throw h5::Failure(std::string(name) + " is not one-dimensional");
+  hsize_t dims[1] = {0};
+  h5::check(H5Sget_simple_extent_dims(space, dims, nullptr), name);
+  return dims[0];
+}
+
+std::vector<TrialRow> read_trials(hid_t file, const std::string& path) {
+  h5::Handle dataset = h5::dataset_handle(H5Dopen2(file, "trials", H5P_DEFAULT), "opening /trials");
+  const std::size_t n = dataset_rows(dataset, "/trials");
+  std::vector<TrialMemory> rows(n);
+  h5::Handle type = trial_type();
+  std::vector<TrialRow> trials(n);
+  if (n == 0) return trials;
+  h5::check(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), "reading /trials");
+  const auto text = [](const char* s) { return std::string(s != nullptr ? s : ""); };
+  std::string problem;
+  for (std::size_t i = 0; i < n; ++i) {
+    const TrialMemory& row = rows[i];
+    TrialRow& trial = trials[i];
+    trial.spec.id = fixed_field(row.id, kIdWidth);
+    trial.spec.index = row.index;
+    trial.spec.seed = row.seed;
+    trial.spec.params_json = text(row.params_json);
+    trial.spec.expected_cost = row.expected_cost;
+    const nlohmann::json swept = nlohmann::json::parse(text(row.swept_keys), nullptr, false);
+    if (swept.is_array() && std::all_of(swept.begin(), swept.end(), [](auto& k) { return k.is_string(); })) {
+      trial.spec.swept_keys = swept.get<std::vector<std::string>>();
+    } else if (problem.empty()) {
+      problem = "trial " + trial.spec.id + " has swept_keys that are not a JSON list of strings";
+    }
+    const std::string status = fixed_field(row.status, kStatusWidth);
+    bool known = false;
+    for (TrialStatus s : {TrialStatus::pending, TrialStatus::running, TrialStatus::done, TrialStatus::failed,
+                          TrialStatus::diverged}) {
+      if (status == to_string(s)) {
+        trial.status = s;
+        known = true;
+      }
+    }
+    if (!known && problem.empty())
+      problem = "trial " + trial.spec.id + " has unknown status '" + status + "'";
+    trial.attempts = row.attempts;
+    trial.epochs_done = row.epochs_done;
+    trial.started = row.started;
+    trial.finished = row.finished;
+    trial.error = text(row.error);
+    trial.notes_json = text(row.notes_json);
+  }
+  h5::Handle space = h5::dataspace_handle(H5Dget_space(dataset), "/trials");
+  H5Dvlen_reclaim(type, space, H5P_DEFAULT, rows.data());
+  if (!problem.empty()) throw h5::Failure("/trials: " + problem + " (in " + path + ")");
+  return trials;
+}
+
+template <typename Row>
+std::vector<Row> read_table(hid_t file, const char* name, hid_t type) {
+  h5::Handle dataset = h5::dataset_handle(H5Dopen2(file, name, H5P_DEFAULT), name);
+  std::vector<Row> rows(dataset_rows(dataset, name));
+  if (!rows.empty()) {
+    h5::check(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), name);
+  }
+  return rows;
+}
+
+Error refused(const std::string& path, const std::string& message, const std::string& hint) {
+  return Error(message, Where{.file = path}, hint, ExitCode::store_refused);
+}
+
+bool has_hdf5_signature(const std::vector<char>& bytes) {
+  static constexpr char kSignature[] = "\211HDF\r\n\032\n";
+  // HDF5 looks for its superblock at 0, 512, 1024, 2048, …
+  for (std::size_t at = 0; at + 8 <= bytes.size(); at = at == 0 ? 512 : at * 2) {
+    if (std::memcmp(bytes.data() + at, kSignature, 8) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string fixed_field(const char* field, std::size_t width) {
+  const char* end = std::find(field, field + width, '\0');
+  return std::string(field, end);
+}
+
+void set_fixed_field(char* field, std::size_t width, const std::string& value) {
+  std::memset(field, 0, width);
+  std::memcpy(field, value.data(), std::min(width, value.size()));
+}
+
+EpochRow epoch_row(const EpochRecord& record) {
+  EpochRow row{};
+  set_fixed_field(row.trial, kIdWidth, record.trial_id);
+  row.epoch = record.epoch;
+  row.loss_total = record.loss_total;
+  row.loss_info = record.loss_info;
+  row.loss_u = record.loss_u;
+  row.gamma = record.gamma;
+  row.aug_std = record.aug_std;
+  row.lr = record.lr;
+  row.train_seconds = record.train_seconds;
+  row.eval_seconds = record.eval_seconds;
+  row.samples_per_second = record.samples_per_second;
+  return row;
+}
+
+std::vector<RecallRow> recall_rows(const EpochRecord& record) {
+  std::vector<RecallRow> rows;
+  for (const RecallValue& recall : record.recalls) {
+    RecallRow row{};
+    set_fixed_field(row.trial, kIdWidth, record.trial_id);
+    row.epoch = record.epoch;
+    set_fixed_field(row.split, kSplitWidth, recall.split);
+    row.k = recall.k;
+    row.value = recall.value;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+EpochRecord epoch_record(const EpochRow& row) {
+  EpochRecord record;
+  record.trial_id = fixed_field(row.trial, kIdWidth);
+  record.epoch = row.epoch;
+  record.loss_total = row.loss_total;
+  record.loss_info = row.loss_info;
+  record.loss_u = row.loss_u;
+  record.gamma = row.gamma;
+  record.aug_std = row.aug_std;
+  record.lr = row.lr;
+  record.train_seconds = row.train_seconds;
+  record.eval_seconds = row.eval_seconds;
+  record.samples_per_second = row.samples_per_second;
+  return record;
+}
+
+RecallValue recall_value(const RecallRow& row) {
+  return RecallValue{fixed_field(row.split, kSplitWidth), row.k, row.value};
+}
+
+std::vector<char> write_image(Snapshot& snapshot) {
+  h5::MemoryFile file;
+  write_header(file.get(), snapshot);
+  write_trials(file.get(), snapshot.trials);
+  write_params(file.get(), snapshot.trials);
+  h5::Handle epochs = epoch_type();
+  write_table(file.get(), "epochs", epochs, snapshot.epochs, kEpochChunkRows);
+  h5::Handle recalls = recall_type();
+  write_table(file.get(), "recalls", recalls, snapshot.recalls, kRecallChunkRows);
+  return file.image();
+}
+
+Snapshot read_image(std::vector<char>& bytes, const std::string& path) {
+  if (!has_hdf5_signature(bytes)) {
+    throw refused(path,
+                  bytes.empty() ? "the file is empty, not a cir results store"
+                                : "not an HDF5 file, so not a cir results store",
+                  "point cir at a results/<sweep>.h5 written by cir-sweep, or move this file away");
+  }
+  h5::Handle file;
+  try {
+    file = h5::open_image(bytes);
+  } catch (const h5::Failure& failure) {
+    throw refused(path, std::string("the HDF5 file is truncated or corrupt (") + failure.what() + ")",
+                  "restore it from a backup or move it away; cir never writes a store in place, so "
+                  "this file was damaged by something else");
+  }
+  Snapshot snapshot;
+  try {
+    const std::optional<std::string> format = h5::read_string_attribute(file, "format");
+    if (!format || *format != kFormatName) {
+      throw refused(path,
+                    "an HDF5 file, but not a cir results store (its root attribute 'format' is " +
+                        (format ? "'" + *format + "'" : std::string("missing")) + ", not '" + kFormatName +
+                        "')",
+                    "cir will not touch files it did not write; choose another sweep name or "
+                    "move the file away");
+    }
+    const std::optional<std::int64_t> version = h5::read_int_attribute(file, "version");
+    if (!version || *version < 1) {
+      throw refused(path, "the store has no valid 'version' attribute",
+                    "the file is damaged; restore it from a backup or move it away");
+    }
+    if (*version > kFormatVersion) {
+      throw refused(path,
+                    "the store has format version " + std::to_string(*version) + ", newer than the version " +
+                        std::to_string(kFormatVersion) + " this cir reads",
+                    "use the cir that wrote it (or a newer one)");
+    }
+    snapshot.version = *version;
+    SweepHeader& header = snapshot.header;
+    header.sweep = h5::read_string_attribute(file, "sweep").value_or("");
+    header.spec_text = h5::read_string_attribute(file, "spec_text").value_or("");
+    header.spec_digest = h5::read_string_attribute(file, "spec_digest").value_or("");
+    header.cir_version = h5::read_string_attribute(file, "cir_version").value_or("");
+    header.created = h5::read_double_attribute(file, "created").value_or(0.0);
+    header.updated = h5::read_double_attribute(file, "updated").value_or(0.0);
+    snapshot.trials = read_trials(file, path);
+    h5::Handle epochs = epoch_type();
+    snapshot.epochs.rows = read_table<EpochRow>(file, "epochs", epochs);
+    h5::Handle recalls = recall_type();
+    snapshot.recalls.rows = read_table<RecallRow>(file, "recalls", recalls);
+  } catch (const h5::Failure& failure) {
+    throw refused(path, std::string("the store is corrupt: ") + failure.what(),
+                  "restore it from a backup or move it away");
+  }
+  return snapshot;
+}
+
+Snapshot read_store(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error("cannot open the store: " + std::string(std::strerror(errno)), Where{.file = path},
+                "check the path; cir-sweep writes results/<sweep>.h5", ExitCode::usage);
+  }
+  in.seekg(0, std::ios::end);
+  std::vector<char> bytes(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)));
+  in.seekg(0);
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!in) {
+    throw Error("cannot read the store: " + std::string(std::strerror(errno)), Where{.file = path}, {},
+                ExitCode::store_refused);
+  }
+  return read_image(bytes, path);
+}
+
+}  // namespace cir::store

@@ -1,0 +1,334 @@
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "store/lock_file.hpp"
+#include "store/snapshot.hpp"
+#include "store/spec_diff.hpp"
+#include "store/store.hpp"
+
+namespace cir::store {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+[[noreturn]] void throw_io(const std::string& what, const fs::path& path) {
+  throw Error(fmt::format("{}: {}", what, std::strerror(errno)), Where{.file = path.string()},
+              "check free space and permissions of the results folder", ExitCode::store_refused);
+}
+
+// Writes `bytes` to <path>.tmp, fsyncs it, renames it over `path` and fsyncs
+// the folder: at every instant `path` is the old or the new complete file.
+void replace_file(const fs::path& path, const std::vector<char>& bytes) {
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw_io("cannot create the store's temporary file", tmp);
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      errno = error;
+      throw_io("cannot write the store's temporary file", tmp);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (fsync(fd) != 0) {
+    const int error = errno;
+    close(fd);
+    errno = error;
+    throw_io("cannot fsync the store's temporary file", tmp);
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) throw_io("cannot rename the new store into place", path);
+  const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const int dir = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) throw_io("cannot open the store's folder to fsync it", folder);
+  const int synced = fsync(dir);
+  close(dir);
+  if (synced != 0) throw_io("cannot fsync the store's folder", folder);
+}
+
+// A trial id as it lies in a row, for comparing rows without copying them.
+std::array<char, kIdWidth> id_key(const std::string& id) {
+  std::array<char, kIdWidth> key{};
+  set_fixed_field(key.data(), kIdWidth, id);
+  return key;
+}
+
+// Removes the rows that `drop` selects, keeping the order of the others and
+// the cached chunks before the first removed row. Returns whether any went.
+template <typename Row, typename Drop>
+bool remove_rows(Table<Row>& table, std::size_t chunk_rows, Drop drop) {
+  auto first = std::find_if(table.rows.begin(), table.rows.end(), drop);
+  if (first == table.rows.end()) return false;
+  table.invalidate_from(static_cast<std::size_t>(first - table.rows.begin()), chunk_rows);
+  table.rows.erase(std::remove_if(first, table.rows.end(), drop), table.rows.end());
+  return true;
+}
+
+}  // namespace
+
+struct Writer::Impl {
+  fs::path path;
+  LockFile lock;
+  Snapshot snapshot;
+  std::unordered_map<std::string, std::size_t> by_id;
+  bool dirty = false;
+  // Set by a forced open of a store written for another spec: the next
+  // add_trials() drops the stored trials it does not name.
+  bool prune_on_add = false;
+  std::optional<Clock::time_point> last_write;
+
+  Impl(fs::path p, LockFile l) : path(std::move(p)), lock(std::move(l)) {}
+
+  void reindex() {
+    by_id.clear();
+    for (std::size_t i = 0; i < snapshot.trials.size(); ++i) by_id[snapshot.trials[i].spec.id] = i;
+  }
+
+  TrialRow& trial(const std::string& id) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) {
+      throw Error("the store has no trial with this id", Where{.file = path.string(), .trial = id},
+                  "register trials with Writer::add_trials before reporting on them");
+    }
+    return snapshot.trials[it->second];
+  }
+
+  // Drops the rows of `id` whose epoch satisfies `drop_epoch`.
+  template <typename Pred>
+  bool drop_rows(const std::string& id, Pred drop_epoch) {
+    const auto key = id_key(id);
+    const auto matches = [&](const auto& row) {
+      return std::memcmp(row.trial, key.data(), kIdWidth) == 0 && drop_epoch(row.epoch);
+    };
+    const bool epochs = remove_rows(snapshot.epochs, kEpochChunkRows, matches);
+    const bool recalls = remove_rows(snapshot.recalls, kRecallChunkRows, matches);
+    return epochs || recalls;
+  }
+
+  void write() {
+    snapshot.header.updated = unix_now();
+    replace_file(path, write_image(snapshot));
+    dirty = false;
+    last_write = Clock::now();
+  }
+};
+
+Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Writer::Writer(Writer&&) noexcept = default;
+Writer& Writer::operator=(Writer&&) noexcept = default;
+
+Writer::~Writer() {
+  if (!impl_ || !impl_->dirty) return;
+  try {
+    impl_->write();
+  } catch (const std::exception& error) {
+    log::error("the last changes to the store were not written: {}", error.what());
+  }
+}
+
+Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenOptions& options) {
+  if (path.has_parent_path()) {
+    std::error_code error;
+    fs::create_directories(path.parent_path(), error);
+    if (error) {
+      throw Error("cannot create the store's folder: " + error.message(),
+                  Where{.file = path.parent_path().string()}, {}, ExitCode::store_refused);
+    }
+  }
+  auto impl = std::make_unique<Impl>(path, LockFile::acquire(path.string()));
+  std::error_code ignored;
+  fs::remove(path.string() + ".tmp", ignored);
+  Snapshot& snapshot = impl->snapshot;
+  if (!fs::exists(path)) {
+    snapshot.header = header;
+    if (snapshot.header.created == 0.0) snapshot.header.created = unix_now();
+    impl->write();
+    return Writer(std::move(impl));
+  }
+  snapshot = read_store(path.string());
+  if (snapshot.header.spec_digest != header.spec_digest) {
+    const std::vector<std::string> differences =
+        spec_differences(snapshot.header.spec_text, header.spec_text);
+    std::string listed;
+    constexpr std::size_t kShown = 20;
+    for (std::size_t i = 0; i < differences.size() && i < kShown; ++i) {
+      listed += "\n    " + differences[i];
+    }
+    if (differences.size() > kShown) {
+      listed += fmt::format("\n    … and {} more", differences.size() - kShown);
+    }
+    if (differences.empty()) listed = "\n    (the spec texts are equal; only the digests differ)";
+    if (!options.force_new_spec) {
+      throw Error(fmt::format("the store was written for another spec of sweep '{}' (digest {} in "
+                              "the store, {} now); what differs:{}",
+                              snapshot.header.sweep, snapshot.header.spec_digest.substr(0, 16),
+                              header.spec_digest.substr(0, 16), listed),
+                  Where{.file = path.string()},
+                  "rerun with --force-new-spec to keep the trials that are still in the spec, or "
+                  "give the sweep another name",
+                  ExitCode::store_refused);
+    }
+    log::warn("{}: the spec changed; keeping the trials that are still in it:{}", path.string(), listed);
+    const double created = snapshot.header.created;
+    snapshot.header = header;
+    snapshot.header.created = created;
+    impl->prune_on_add = true;
+    impl->dirty = true;
+  } else if (snapshot.header.cir_version != header.cir_version) {
+    snapshot.header.cir_version = header.cir_version;
+    impl->dirty = true;
+  }
+  impl->reindex();
+  return Writer(std::move(impl));
+}
+
+void Writer::add_trials(const std::vector<TrialSpec>& trials) {
+  Impl& impl = *impl_;
+  for (const TrialSpec& spec : trials) {
+    if (spec.id.empty() || spec.id.size() > kIdWidth) {
+      throw Error(fmt::format("a trial id must have 1 to {} characters", kIdWidth),
+                  Where{.file = impl.path.string(), .trial = spec.id});
+    }
+  }
+  if (impl.prune_on_add) {
+    std::set<std::string> keep;
+    for (const TrialSpec& spec : trials) keep.insert(spec.id);
+    std::vector<TrialRow> kept;
+    for (TrialRow& row : impl.snapshot.trials) {
+      if (keep.count(row.spec.id) != 0) {
+        kept.push_back(std::move(row));
+      } else {
+        impl.drop_rows(row.spec.id, [](std::int32_t) { return true; });
+      }
+    }
+    impl.snapshot.trials = std::move(kept);
+    impl.reindex();
+    impl.prune_on_add = false;
+    impl.dirty = true;
+  }
+  for (const TrialSpec& spec : trials) {
+    auto it = impl.by_id.find(spec.id);
+    if (it == impl.by_id.end()) {
+      TrialRow row;
+      row.spec = spec;
+      impl.by_id[spec.id] = impl.snapshot.trials.size();
+      impl.snapshot.trials.push_back(std::move(row));
+      impl.dirty = true;
+      continue;
+    }
+    TrialSpec& known = impl.snapshot.trials[it->second].spec;
+    if (known.index != spec.index || known.swept_keys != spec.swept_keys ||
+        known.expected_cost != spec.expected_cost) {
+      known.index = spec.index;
+      known.swept_keys = spec.swept_keys;
+      known.expected_cost = spec.expected_cost;
+      impl.dirty = true;
+    }
+  }
+  std::stable_sort(impl.snapshot.trials.begin(), impl.snapshot.trials.end(),
+                   [](const TrialRow& a, const TrialRow& b) { return a.spec.index < b.spec.index; });
+  impl.reindex();
+}
+
+void Writer::set_status(const std::string& trial_id, TrialStatus status, const std::string& error) {
+  TrialRow& row = impl_->trial(trial_id);
+  row.status = status;
+  switch (status) {
+    case TrialStatus::running:
+      ++row.attempts;
+      row.started = unix_now();
+      row.finished = 0.0;
+      row.error.clear();
+      break;
+    case TrialStatus::done:
+      row.finished = unix_now();
+      row.error.clear();
+      break;
+    case TrialStatus::failed:
+    case TrialStatus::diverged:
+      row.finished = unix_now();
+      row.error = error;
+      break;
+    case TrialStatus::pending:
+      row.finished = 0.0;
+      row.error.clear();
+      break;
+  }
+  impl_->dirty = true;
+}
+
+void Writer::set_notes(const std::string& trial_id, const std::string& notes_json) {
+  TrialRow& row = impl_->trial(trial_id);
+  if (row.notes_json == notes_json) return;
+  row.notes_json = notes_json;
+  impl_->dirty = true;
+}
+
+void Writer::append_epoch(const EpochRecord& record) {
+  Impl& impl = *impl_;
+  TrialRow& row = impl.trial(record.trial_id);
+  const Where where{.file = impl.path.string(), .trial = record.trial_id};
+  if (record.epoch < 0) throw Error(fmt::format("epoch {} is negative", record.epoch), where);
+  if (record.epoch > row.epochs_done) {
+    throw Error(fmt::format("epoch {} arrived, but the store holds epochs 0 to {} only: epochs "
+                            "between are missing",
+                            record.epoch, row.epochs_done - 1),
+                where, "report every epoch in order, or truncate() before re-running epochs");
+  }
+  for (const RecallValue& recall : record.recalls) {
+    if (recall.split.empty() || recall.split.size() > kSplitWidth) {
+      throw Error(fmt::format("split name '{}' must have 1 to {} characters", recall.split, kSplitWidth),
+                  where);
+    }
+  }
+  if (record.epoch < row.epochs_done) truncate(record.trial_id, record.epoch);
+  impl.snapshot.epochs.rows.push_back(epoch_row(record));
+  for (const RecallRow& recall : recall_rows(record)) impl.snapshot.recalls.rows.push_back(recall);
+  row.epochs_done = record.epoch + 1;
+  impl.dirty = true;
+}
+
+void Writer::truncate(const std::string& trial_id, std::int32_t epoch) {
+  TrialRow& row = impl_->trial(trial_id);
+  const bool dropped = impl_->drop_rows(trial_id, [epoch](std::int32_t e) { return e >= epoch; });
+  const std::int32_t done = std::max(0, std::min(row.epochs_done, epoch));
+  if (dropped || done != row.epochs_done) impl_->dirty = true;
+  row.epochs_done = done;
+}
+
+const std::vector<TrialRow>& Writer::trials() const { return impl_->snapshot.trials; }
+
+bool Writer::commit() {
+  if (!impl_->dirty) return false;
+  if (impl_->last_write && Clock::now() - *impl_->last_write < std::chrono::seconds(1)) return false;
+  impl_->write();
+  return true;
+}
+
+void Writer::flush() {
+  if (impl_->dirty) impl_->write();
+}
+
+}  // namespace cir::store

@@ -1,0 +1,169 @@
+#include "workers/comm.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "workers/recall.hpp"
+
+namespace cir::workers {
+namespace {
+
+Comm world() { return Comm(MPI_COMM_WORLD); }
+
+// The same "global" data on every rank, from a fixed seed.
+torch::Tensor global_rows(std::int64_t rows, std::int64_t cols, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  return torch::randn({rows, cols}, torch::kDouble);
+}
+
+TEST(Comm, SumsBroadcastsAndGathersAcrossTheGroup) {
+  const Comm comm = world();
+  ASSERT_EQ(comm.size(), 2);
+  const int r = comm.rank();
+
+  torch::Tensor sum = torch::full({3, 2}, r + 1.0f);
+  comm.all_reduce_sum_(sum);
+  EXPECT_TRUE(torch::equal(sum, torch::full({3, 2}, 3.0f)));
+  torch::Tensor counts = torch::arange(5, torch::kLong) * (r + 1);
+  comm.all_reduce_sum_(counts);
+  EXPECT_TRUE(torch::equal(counts, torch::arange(5, torch::kLong) * 3));
+
+  torch::Tensor strided = torch::full({4, 4}, r + 1.0).t().narrow(0, 1, 2);  // not contiguous
+  comm.all_reduce_sum_(strided);
+  EXPECT_TRUE(torch::equal(strided, torch::full({2, 4}, 3.0, torch::kDouble)));
+
+  torch::Tensor value = torch::full({4}, static_cast<std::int64_t>(r == 1 ? 7 : 0));
+  comm.broadcast_(value, 1);
+  EXPECT_TRUE(torch::equal(value, torch::full({4}, std::int64_t{7})));
+
+  // Uneven rows: rank 0 holds 1 row, rank 1 holds 3.
+  const torch::Tensor all = torch::arange(12, torch::kFloat).reshape({4, 3});
+  const torch::Tensor mine = r == 0 ? all.narrow(0, 0, 1) : all.narrow(0, 1, 3);
+  EXPECT_EQ(comm.row_counts(mine), (std::vector<std::int64_t>{1, 3}));
+  EXPECT_TRUE(torch::equal(comm.all_gather(mine), all));
+  const torch::Tensor at_leader = comm.gather(mine, 0);
+  if (r == 0)
+    EXPECT_TRUE(torch::equal(at_leader, all));
+  else
+    EXPECT_FALSE(at_leader.defined());
+
+  // Each rank contributes (rank + 1) × all; each gets its rows of 3 × all.
+  const torch::Tensor scattered = comm.reduce_scatter_rows(all * (r + 1), {1, 3});
+  EXPECT_TRUE(torch::equal(scattered, (3 * all).narrow(0, r == 0 ? 0 : 1, r == 0 ? 1 : 3)));
+}
+
+TEST(Comm, AsyncSumEqualsTheBlockingSum) {
+  const Comm comm = world();
+  torch::Tensor a = global_rows(64, 33, 11 + static_cast<std::uint64_t>(comm.rank())).to(torch::kFloat);
+  torch::Tensor b = a.clone();
+  auto pending = comm.all_reduce_sum_async(a);
+  comm.all_reduce_sum_(b);
+  pending->wait();
+  EXPECT_TRUE(torch::equal(a, b));
+}
+
+TEST(Comm, RefusesRowsOfDifferentShapesWithAClearError) {
+  const Comm comm = world();
+  const torch::Tensor mine = torch::zeros({2, comm.rank() == 0 ? 3 : 4});
+  try {
+    comm.all_gather(mine);
+    FAIL() << "gathering rows of different shapes must throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("row shape"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Comm, RefusesToSumHalfPrecisionWithAHint) {
+  const Comm comm = world();
+  torch::Tensor half = torch::zeros({2}, torch::kHalf);
+  try {
+    comm.all_reduce_sum_(half);
+    FAIL() << "summing half precision over MPI must throw";
+  } catch (const Error& e) {
+    EXPECT_FALSE(e.hint().empty());
+  }
+}
+
+TEST(Comm, ShardedEmbeddingBringsEveryRowToTheLeaderInOrder) {
+  const Comm comm = world();
+  for (std::int64_t n : {1, 7, 10}) {
+    std::int64_t calls = 0;
+    const torch::Tensor features = embed_sharded(comm, n, 2, [&](std::int64_t begin, std::int64_t end) {
+      ++calls;
+      EXPECT_FALSE(torch::GradMode::is_enabled());
+      return torch::arange(begin, end, torch::kFloat).unsqueeze(1).repeat({1, 3});
+    });
+    EXPECT_GE(calls, 1);
+    if (comm.leader())
+      EXPECT_TRUE(torch::equal(features, torch::arange(n, torch::kFloat).unsqueeze(1).repeat({1, 3}))) << n;
+    else
+      EXPECT_FALSE(features.defined());
+  }
+}
+
+// A loss that couples every row with every other (like InfoNCE): the
+// cross-entropy of each row's similarities to all rows, matched to itself.
+torch::Tensor coupled_loss(const torch::Tensor& features) {
+  const torch::Tensor logits = features.matmul(features.t()) / 4.0;
+  return torch::nn::functional::cross_entropy(logits, torch::arange(features.size(0), torch::kLong));
+}
+
+TEST(AllGatherRows, ForwardAndBackwardMatchOneRankOnTheGlobalBatch) {
+  const Comm comm = world();
+  const std::int64_t global = 6, dims = 5;
+  const torch::Tensor inputs = global_rows(global, dims, 1);
+  const torch::Tensor weight_init = global_rows(dims, dims, 2);
+
+  // One rank, the whole batch.
+  torch::Tensor w1 = weight_init.clone().requires_grad_(true);
+  torch::Tensor x1 = inputs.clone().requires_grad_(true);
+  coupled_loss(x1.matmul(w1)).backward();
+
+  // Two ranks, three rows each, gathered with autograd.
+  torch::Tensor w2 = weight_init.clone().requires_grad_(true);
+  torch::Tensor x2 = inputs.narrow(0, comm.rank() * 3, 3).clone().requires_grad_(true);
+  const torch::Tensor gathered = all_gather_rows(comm, x2.matmul(w2));
+  EXPECT_TRUE(torch::allclose(gathered, x1.matmul(w1).detach(), 1e-12, 1e-12));
+  coupled_loss(gathered).backward();
+
+  // Every gradient is N × this rank's share (see comm.hpp); averaging the
+  // parameter gradient over ranks gives the 1-rank gradient.
+  torch::Tensor wgrad = w2.grad().clone();
+  comm.all_reduce_sum_(wgrad);
+  EXPECT_TRUE(torch::allclose(wgrad / comm.size(), w1.grad(), 1e-10, 1e-12));
+  EXPECT_TRUE(
+      torch::allclose(x2.grad() / comm.size(), x1.grad().narrow(0, comm.rank() * 3, 3), 1e-10, 1e-12));
+}
+
+TEST(AllGatherRows, UnevenShardsGetTheirOwnRowsOfTheGradient) {
+  const Comm comm = world();
+  const torch::Tensor inputs = global_rows(5, 3, 3);
+  torch::Tensor x1 = inputs.clone().requires_grad_(true);
+  coupled_loss(x1).backward();
+
+  const std::int64_t begin = comm.rank() == 0 ? 0 : 2, rows = comm.rank() == 0 ? 2 : 3;
+  torch::Tensor x2 = inputs.narrow(0, begin, rows).clone().requires_grad_(true);
+  coupled_loss(all_gather_rows(comm, x2)).backward();
+  EXPECT_TRUE(torch::allclose(x2.grad() / comm.size(), x1.grad().narrow(0, begin, rows), 1e-10, 1e-12));
+}
+
+TEST(AllGatherRows, WithoutGradientsItIsAPlainGather) {
+  const Comm comm = world();
+  const torch::Tensor mine = torch::full({2, 2}, static_cast<double>(comm.rank()));
+  const torch::Tensor gathered = all_gather_rows(comm, mine);
+  EXPECT_FALSE(gathered.requires_grad());
+  EXPECT_TRUE(torch::equal(gathered.narrow(0, 2, 2), torch::ones({2, 2}, torch::kDouble)));
+}
+
+TEST(AllGatherRows, SumReducerBackwardSumsTheGradientOverRanks) {
+  const Comm comm = world();
+  torch::Tensor x = torch::full({3}, comm.rank() + 1.0, torch::kDouble).requires_grad_(true);
+  const torch::Tensor total = all_reduce_sum_autograd(comm, x);
+  EXPECT_TRUE(torch::equal(total, torch::full({3}, 3.0, torch::kDouble)));
+  // Rank r weighs the sum by (r + 1): d/dx of Σ_r (r+1)·Σ_s x_s = 1 + 2 = 3.
+  (total * (comm.rank() + 1.0)).sum().backward();
+  EXPECT_TRUE(torch::equal(x.grad(), torch::full({3}, 3.0, torch::kDouble)));
+}
+
+}  // namespace
+}  // namespace cir::workers

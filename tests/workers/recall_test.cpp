@@ -1,0 +1,138 @@
+#include "workers/recall.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "common/error.hpp"
+
+namespace cir::workers {
+namespace {
+
+// The protocol of recall.hpp spelled out the slow way: sort every
+// non-excluded gallery item by (score descending, index ascending) and find
+// the first true match.
+std::vector<std::int64_t> brute_force_ranks(const torch::Tensor& queries, const torch::Tensor& gallery,
+                                            const std::vector<QueryTruth>& truth) {
+  const torch::Tensor scores = queries.matmul(gallery.t()).contiguous();
+  std::vector<std::int64_t> ranks;
+  for (std::int64_t q = 0; q < queries.size(0); ++q) {
+    const auto& t = truth[static_cast<std::size_t>(q)];
+    std::vector<std::int64_t> order;
+    for (std::int64_t g = 0; g < gallery.size(0); ++g)
+      if (g != t.exclude) order.push_back(g);
+    const float* s = scores[q].data_ptr<float>();
+    std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return s[a] > s[b]; });
+    std::int64_t rank = gallery.size(0);
+    for (std::size_t i = 0; i < order.size(); ++i)
+      if (std::find(t.matches.begin(), t.matches.end(), order[i]) != t.matches.end()) {
+        rank = static_cast<std::int64_t>(i);
+        break;
+      }
+    ranks.push_back(rank);
+  }
+  return ranks;
+}
+
+// Features from a handful of integer levels, so that many scores tie exactly.
+torch::Tensor tied_features(std::int64_t rows, std::int64_t dims, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  return torch::randint(-2, 3, {rows, dims}).to(torch::kFloat);
+}
+
+std::vector<QueryTruth> random_truth(std::int64_t queries, std::int64_t gallery, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  std::vector<QueryTruth> truth(static_cast<std::size_t>(queries));
+  for (auto& t : truth) {
+    const std::int64_t matches = torch::randint(1, 4, {1}).item<std::int64_t>();
+    for (std::int64_t i = 0; i < matches; ++i)
+      t.matches.push_back(torch::randint(gallery, {1}).item<std::int64_t>());
+    // Half the queries exclude an item, sometimes one of their own matches.
+    const std::int64_t coin = torch::randint(4, {1}).item<std::int64_t>();
+    if (coin == 1) t.exclude = torch::randint(gallery, {1}).item<std::int64_t>();
+    if (coin == 2) t.exclude = t.matches.front();
+  }
+  return truth;
+}
+
+TEST(Recall, EqualsBruteForceWithTiesExclusionsAndSeveralMatchesAtEveryBlockSize) {
+  const std::int64_t n_queries = 37, n_gallery = 53;
+  const torch::Tensor queries = tied_features(n_queries, 3, 1), gallery = tied_features(n_gallery, 3, 2);
+  const std::vector<QueryTruth> truth = random_truth(n_queries, n_gallery, 3);
+  const std::vector<std::int64_t> expected = brute_force_ranks(queries, gallery, truth);
+  // Ties must actually occur for this test to mean something.
+  const torch::Tensor scores = queries.matmul(gallery.t());
+  ASSERT_LT(std::get<0>(torch::_unique(scores.flatten())).numel(), scores.numel() / 10);
+  for (std::size_t block_bytes : {std::size_t{1}, n_gallery * 4 * std::size_t{5}, std::size_t{1} << 20})
+    EXPECT_EQ(match_ranks(queries, gallery, truth, block_bytes), expected) << "block_bytes " << block_bytes;
+}
+
+TEST(Recall, RandomFeaturesMatchBruteForceAndTopK) {
+  torch::manual_seed(7);
+  const torch::Tensor queries = torch::nn::functional::normalize(torch::randn({200, 16}));
+  const torch::Tensor gallery = torch::nn::functional::normalize(torch::randn({300, 16}));
+  std::vector<QueryTruth> truth = random_truth(200, 300, 8);
+  const std::vector<std::int64_t> ranks = match_ranks(queries, gallery, truth, 300 * 4 * 7);
+  EXPECT_EQ(ranks, brute_force_ranks(queries, gallery, truth));
+
+  // A hit at K means a true match is among the top K of search_topk.
+  std::vector<std::int64_t> exclude;
+  for (const auto& t : truth) exclude.push_back(t.exclude);
+  const TopK top = search_topk(queries, gallery, 10, exclude, 300 * 4 * 3);
+  for (std::size_t q = 0; q < truth.size(); ++q) {
+    bool found = false;
+    for (std::int64_t i = 0; i < 10; ++i) {
+      const std::int64_t g = top.indices[static_cast<std::int64_t>(q)][i].item<std::int64_t>();
+      EXPECT_NE(g, truth[q].exclude);
+      found |= g != truth[q].exclude &&
+               std::find(truth[q].matches.begin(), truth[q].matches.end(), g) != truth[q].matches.end();
+    }
+    EXPECT_EQ(found, ranks[q] < 10) << "query " << q;
+  }
+  EXPECT_TRUE(torch::equal(top.scores, std::get<0>(top.scores.sort(1, /*descending=*/true))));
+}
+
+TEST(Recall, RecallAtKIsThePercentageOfQueriesRankedBelowK) {
+  const std::vector<std::int64_t> ranks = {0, 3, 9, 10, 50, 7};
+  EXPECT_EQ(recall_at(ranks, {1, 10, 50, 51}), (std::vector<double>{100.0 / 6, 400.0 / 6, 500.0 / 6, 100.0}));
+  EXPECT_THROW(recall_at(ranks, {0}), Error);
+}
+
+TEST(Recall, AQueryWhoseOnlyMatchIsExcludedNeverHits) {
+  const torch::Tensor gallery = torch::eye(4);
+  const torch::Tensor queries = torch::eye(4).narrow(0, 0, 1);
+  const std::vector<std::int64_t> ranks = match_ranks(queries, gallery, {QueryTruth{{0}, 0}});
+  EXPECT_EQ(ranks, (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(recall_at(ranks, {4}), (std::vector<double>{0.0}));
+}
+
+TEST(Recall, RejectsBadInputWithTheQueryNamed) {
+  const torch::Tensor features = torch::eye(3);
+  try {
+    match_ranks(features, features, {QueryTruth{{0}}, QueryTruth{{5}}, QueryTruth{{1}}});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("query 1"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(match_ranks(features, torch::eye(4), {{}, {}, {}}), Error);
+  torch::Tensor broken = features.clone();
+  broken[1][1] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(match_ranks(broken, features, {{}, {}, {}}), Error);
+}
+
+TEST(Recall, ShardsCoverTheItemsInOrder) {
+  for (int size : {1, 2, 3, 7}) {
+    std::int64_t next = 0;
+    for (int rank = 0; rank < size; ++rank) {
+      const auto [begin, end] = shard_range(10, rank, size);
+      EXPECT_EQ(begin, next);
+      EXPECT_LE(end - begin, 10 / size + 1);
+      next = end;
+    }
+    EXPECT_EQ(next, 10);
+  }
+}
+
+}  // namespace
+}  // namespace cir::workers

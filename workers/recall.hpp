@@ -1,0 +1,74 @@
+// Exact retrieval evaluation: Recall@K of composed queries against a gallery
+// by inner product, computed in blocks of query rows so that memory stays
+// bounded, and the sharded feature computation that feeds it.
+//
+// Protocol. Query q ranks every gallery item g except its excluded one (the
+// reference image in datasets whose gallery contains it) by score
+// s(q, g) = <query_q, gallery_g>, higher first, ties broken by the lower
+// gallery index. A query can have several true matches; its rank is the
+// 0-based position of its best-placed true match (an excluded true match
+// does not count). Recall@K is the percentage of queries whose rank is < K.
+// A query without any (non-excluded) true match never counts as a hit.
+//
+// Memory. Scores are computed for `block_bytes` worth of query rows against
+// the whole gallery at a time (rows = block_bytes ÷ (4 × gallery size), at
+// least 1), so the peak beyond the inputs is about block_bytes: at
+// Fashion200k scale (33,480 queries, ~30k gallery items, 512 dims) the inputs
+// take ~130 MB and the default block 64 MiB.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "workers/comm.hpp"
+
+namespace cir::workers {
+
+inline constexpr std::size_t kDefaultEvalBlockBytes = std::size_t{64} << 20;
+
+// What is true about one query: its matching gallery indices and the gallery
+// index it must not be compared with (-1: none).
+struct QueryTruth {
+  std::vector<std::int64_t> matches;
+  std::int64_t exclude = -1;
+};
+
+// The rank of each query's best-placed true match (see above), or the
+// gallery size when it has none. queries [Q, D], gallery [G, D], both float
+// on the same device; truth has Q entries. Throws cir::Error for shapes that
+// disagree, indices out of range and non-finite features.
+std::vector<std::int64_t> match_ranks(const torch::Tensor& queries, const torch::Tensor& gallery,
+                                      const std::vector<QueryTruth>& truth,
+                                      std::size_t block_bytes = kDefaultEvalBlockBytes);
+
+// Recall@K in percent (0–100) for each K of `ks`, from match_ranks().
+std::vector<double> recall_at(const std::vector<std::int64_t>& ranks, const std::vector<std::int64_t>& ks);
+
+// The k best gallery items of each query (scores and indices [Q, k], best
+// first), excluding exclude[q] when exclude is not empty; blocked like
+// match_ranks. Ties at the k-th place are broken arbitrarily.
+struct TopK {
+  torch::Tensor scores, indices;
+};
+TopK search_topk(const torch::Tensor& queries, const torch::Tensor& gallery, std::int64_t k,
+                 const std::vector<std::int64_t>& exclude = {},
+                 std::size_t block_bytes = kDefaultEvalBlockBytes);
+
+// The contiguous slice [first, second) of n items that rank `rank` of `size`
+// handles: consecutive in rank order, sizes differing by at most one.
+std::pair<std::int64_t, std::int64_t> shard_range(std::int64_t n, int rank, int size);
+
+// Features of n items computed across the group: each rank calls
+// embed(begin, end) for consecutive batches of at most `batch` items of its
+// shard_range (a rank with an empty shard calls embed(b, b) once, which must
+// return [0, D]), under NoGradGuard, and the leader receives all n rows in
+// order ([n, D] on the host); the other ranks get an undefined tensor.
+torch::Tensor embed_sharded(const Comm& comm, std::int64_t n, std::int64_t batch,
+                            const std::function<torch::Tensor(std::int64_t begin, std::int64_t end)>& embed);
+
+}  // namespace cir::workers
