@@ -4,11 +4,14 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "launcher/expand.hpp"
 #include "launcher/spec.hpp"
+#include "launcher/sweep.hpp"
 
 namespace cir::launcher {
 
@@ -34,6 +37,13 @@ int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::s
   app.add_option("--store", store, "results store path (default: sweep.store, or results/<name>.h5)");
   app.add_flag("--force-new-spec", options.force_new_spec,
                "resume a store whose spec changed, keeping the trials still in the spec");
+  app.footer(
+      "Examples:\n"
+      "  cir-sweep sweeps/gamma0.toml --dry-run\n"
+      "  mpirun -n 4 cir-sweep sweeps/synthetic/gamma0.toml --set train.epochs=2\n"
+      "Groups of sweep.ranks_per_trial consecutive ranks run one trial each; rank 0 also\n"
+      "coordinates. SIGTERM or SIGUSR1 stops every group at its next step, commits, and\n"
+      "exits 75; rerunning the same command resumes from the store.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -41,23 +51,28 @@ int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::s
   }
   if (!store.empty()) options.store = store;
 
-  try {
-    SweepSpec spec = load_spec(options.spec, options.sets);
-    if (options.store) spec.store = *options.store;
-    const std::vector<TrialSpec> trials = expand(spec);
-    if (options.dry_run) {
-      std::fputs(trial_table(spec, trials).c_str(), stdout);
+  if (options.dry_run) {
+    try {
+      SweepSpec spec = load_spec(options.spec, options.sets);
+      if (options.store) spec.store = *options.store;
+      std::fputs(trial_table(spec, expand(spec)).c_str(), stdout);
       return 0;
+    } catch (const Error& e) {
+      log::error("{}", e.what());
+      return static_cast<int>(e.code());
     }
-    if (!factory)
-      throw Error(why_no_runner.empty() ? "this build of cir-sweep cannot train" : why_no_runner, Where{},
-                  "--dry-run still lists the trials");
-    throw Error("training needs the MPI launcher, which this build does not have yet", Where{},
-                "--dry-run lists the trials");
-  } catch (const Error& e) {
-    log::error("{}", e.what());
-    return static_cast<int>(e.code());
   }
+  if (!factory) {
+    // Before MPI starts: only the first rank of an mpirun job says it.
+    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    if (rank == nullptr || std::string_view(rank) == "0") {
+      const Error error(why_no_runner.empty() ? "this build of cir-sweep cannot train" : why_no_runner,
+                        Where{}, "--dry-run still lists the trials");
+      log::error("{}", error.what());
+    }
+    return static_cast<int>(ExitCode::usage);
+  }
+  return run_sweep(options, factory);
 }
 
 }  // namespace cir::launcher

@@ -75,6 +75,8 @@ std::vector<KeySpec> make_schema() {
       integer("data.image_size", 224, 8, any, "network input side (px)"),
       integer("data.workers", 2, 0, any, "loader threads per rank (0 = load on the training thread)"),
       integer("data.prefetch", 4, 1, any, "batches decoded ahead"),
+      string("data.missing_images", "error", {"error", "skip"},
+             "images a download lacks: stop with the list, or drop what needs them (counts recorded)"),
       string("data.fashioniq.protocol", "val", {"val", "split"},
              "gallery: reference VAL protocol or the whole val image split"),
       integer("data.fashioniq.queries_per_triplet", 2, 1, 2,

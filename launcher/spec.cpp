@@ -308,7 +308,8 @@ std::pair<std::string, Setting> parse_set(const std::string& text) {
 SweepSpec finish(Loaded loaded, const fs::path& file, const std::vector<std::string>& sets) {
   Layer& layer = loaded.merged;
   for (const auto& text : sets) {
-    auto [key, setting] = parse_set(text);
+    auto [set_key, setting] = parse_set(text);
+    const std::string key = set_key;
     layer.values[key] = std::move(setting);
     // A pinned key is no longer swept.
     auto unpin = [&](std::vector<Axis>& axes) {

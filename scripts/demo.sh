@@ -14,4 +14,4 @@ for program in cir-sweep cir-report; do
   fi
 done
 mpirun -n 2 --oversubscribe build/bin/cir-sweep sweeps/synthetic/gamma0.toml "$@"
-build/bin/cir-report results/gamma0.h5
+build/bin/cir-report results/synthetic_gamma0.h5

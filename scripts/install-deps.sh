@@ -10,7 +10,7 @@ packages=(
   # libraries
   libtorch-dev libopenblas0-pthread
   libopenmpi-dev openmpi-bin
-  libhdf5-dev hdf5-tools
+  libhdf5-dev hdf5-tools zlib1g-dev
   libtomlplusplus-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev
   libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev libicu-dev

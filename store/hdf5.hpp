@@ -42,6 +42,8 @@ class Handle {
 
   hid_t get() const { return id_; }
   operator hid_t() const { return id_; }
+  // Gives up ownership: the caller closes the id.
+  hid_t release() noexcept;
 
  private:
   void reset() noexcept;
@@ -77,18 +79,8 @@ bool has_link(hid_t location, const char* path);
 // The names of the links in a group, in name order.
 std::vector<std::string> link_names(hid_t group);
 
-// A file built in memory (HDF5's core driver, no backing store); image()
-// returns its bytes once everything is written and closed.
-class MemoryFile {
- public:
-  MemoryFile();
-  hid_t get() const { return file_; }
-  // Flushes and returns the complete file image.
-  std::vector<char> image();
-
- private:
-  Handle file_;
-};
+// Creates (or truncates) the HDF5 file at `path` for writing.
+Handle create_file(const std::string& path);
 
 // Opens a file image (bytes read from disk) read-only in memory.
 Handle open_image(std::vector<char>& bytes);

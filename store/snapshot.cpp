@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -146,92 +147,40 @@ void write_trials(hid_t file, const std::vector<TrialRow>& trials) {
     h5::check(H5Dwrite(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), "writing /trials");
 }
 
-// One dataset per swept key under /params, aligned with /trials: numbers as
-// float64 (int64 when every value is an integer), booleans as numpy bools,
-// anything else as text. A trial without the key gets NaN or "".
-void write_params(hid_t file, const std::vector<TrialRow>& trials) {
+void write_params(hid_t file, const std::vector<ParamColumn>& columns) {
   h5::Handle group =
       h5::group_handle(H5Gcreate2(file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "creating /params");
-  std::vector<std::string> keys;
-  for (const TrialRow& trial : trials) {
-    for (const std::string& key : trial.spec.swept_keys) {
-      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
-    }
-  }
-  if (keys.empty()) return;
-  std::vector<nlohmann::json> params;
-  params.reserve(trials.size());
-  for (const TrialRow& trial : trials) {
-    nlohmann::json object = nlohmann::json::parse(trial.spec.params_json, nullptr, false);
-    params.push_back(object.is_object() ? std::move(object) : nlohmann::json::object());
-  }
-  const auto special = [](const nlohmann::json& v) {
-    return v.is_string() && (v == "inf" || v == "-inf" || v == "nan");
-  };
-  for (const std::string& key : keys) {
-    std::vector<const nlohmann::json*> values;
-    bool all_integer = true, all_number = true, all_bool = true;
-    for (const nlohmann::json& object : params) {
-      auto it = object.find(key);
-      const nlohmann::json* value = it == object.end() ? nullptr : &*it;
-      values.push_back(value);
-      if (value == nullptr) {
-        all_integer = all_bool = false;
-        continue;
-      }
-      if (!value->is_number_integer()) all_integer = false;
-      if (!value->is_number() && !special(*value)) all_number = false;
-      if (!value->is_boolean()) all_bool = false;
-    }
-    h5::Handle space = vector_space(trials.size(), false);
-    const auto create = [&](hid_t type) {
-      return h5::dataset_handle(
-          H5Dcreate2(group, key.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), key.c_str());
+  for (const ParamColumn& column : columns) {
+    const char* name = column.key.c_str();
+    const auto write = [&](hid_t file_type, hid_t memory_type, std::size_t n, const void* data) {
+      h5::Handle space = vector_space(n, false);
+      h5::Handle dataset = h5::dataset_handle(
+          H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), name);
+      if (n > 0) h5::check(H5Dwrite(dataset, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), name);
     };
-    if (all_bool) {
-      h5::Handle type = h5::datatype_handle(H5Tenum_create(H5T_NATIVE_INT8), "bool type");
-      const std::int8_t no = 0, yes = 1;
-      h5::check(H5Tenum_insert(type, "FALSE", &no), "bool type");
-      h5::check(H5Tenum_insert(type, "TRUE", &yes), "bool type");
-      std::vector<std::int8_t> column;
-      for (const nlohmann::json* v : values) column.push_back(v->get<bool>() ? 1 : 0);
-      h5::Handle dataset = create(type);
-      if (!column.empty())
-        h5::check(H5Dwrite(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, column.data()), key.c_str());
-    } else if (all_integer) {
-      std::vector<std::int64_t> column;
-      for (const nlohmann::json* v : values) column.push_back(v->get<std::int64_t>());
-      h5::Handle dataset = create(H5T_STD_I64LE);
-      if (!column.empty())
-        h5::check(H5Dwrite(dataset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, column.data()),
-                  key.c_str());
-    } else if (all_number) {
-      std::vector<double> column;
-      for (const nlohmann::json* v : values) {
-        if (v == nullptr || *v == "nan") {
-          column.push_back(std::numeric_limits<double>::quiet_NaN());
-        } else if (v->is_string()) {
-          column.push_back(*v == "inf" ? std::numeric_limits<double>::infinity()
-                                       : -std::numeric_limits<double>::infinity());
-        } else {
-          column.push_back(v->get<double>());
-        }
+    switch (column.kind) {
+      case ParamColumn::Kind::boolean: {
+        // numpy's bool, as h5py writes it: an enum of FALSE and TRUE.
+        h5::Handle type = h5::datatype_handle(H5Tenum_create(H5T_NATIVE_INT8), "bool type");
+        const std::int8_t no = 0, yes = 1;
+        h5::check(H5Tenum_insert(type, "FALSE", &no), "bool type");
+        h5::check(H5Tenum_insert(type, "TRUE", &yes), "bool type");
+        write(type, type, column.booleans.size(), column.booleans.data());
+        break;
       }
-      h5::Handle dataset = create(H5T_IEEE_F64LE);
-      if (!column.empty())
-        h5::check(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, column.data()),
-                  key.c_str());
-    } else {
-      std::vector<std::string> text;
-      for (const nlohmann::json* v : values) {
-        text.push_back(v == nullptr ? "" : v->is_string() ? v->get<std::string>() : v->dump());
+      case ParamColumn::Kind::integer:
+        write(H5T_STD_I64LE, H5T_NATIVE_INT64, column.integers.size(), column.integers.data());
+        break;
+      case ParamColumn::Kind::number:
+        write(H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, column.numbers.size(), column.numbers.data());
+        break;
+      case ParamColumn::Kind::text: {
+        std::vector<const char*> pointers;
+        for (const std::string& t : column.texts) pointers.push_back(t.c_str());
+        h5::Handle type = h5::vlen_string_type();
+        write(type, type, pointers.size(), pointers.data());
+        break;
       }
-      std::vector<const char*> pointers;
-      for (const std::string& t : text) pointers.push_back(t.c_str());
-      h5::Handle type = h5::vlen_string_type();
-      h5::Handle dataset = create(type);
-      if (!pointers.empty())
-        h5::check(H5Dwrite(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), key.c_str());
     }
   }
 }
@@ -353,14 +302,46 @@ std::vector<TrialRow> read_trials(hid_t file, const std::string& path) {
   return trials;
 }
 
-template <typename Row>
-std::vector<Row> read_table(hid_t file, const char* name, hid_t type) {
-  h5::Handle dataset = h5::dataset_handle(H5Dopen2(file, name, H5P_DEFAULT), name);
-  std::vector<Row> rows(dataset_rows(dataset, name));
-  if (!rows.empty()) {
-    h5::check(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), name);
+// The compressed bytes of a table's full chunks as they lie in the file, when
+// the file's layout is the one write_table() makes (so a writer that
+// reopens a big store need not compress it all again); none otherwise.
+std::vector<std::string> stored_chunks(hid_t dataset, hid_t type, std::size_t rows, std::size_t chunk_rows,
+                                       const char* name) {
+  h5::Handle file_type = h5::datatype_handle(H5Dget_type(dataset), name);
+  h5::Handle dcpl = h5::plist_handle(H5Dget_create_plist(dataset), name);
+  hsize_t chunk[1] = {0};
+  const htri_t same_type = H5Tequal(file_type, type);
+  if (same_type <= 0 || H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 1, chunk) != 1 ||
+      chunk[0] != chunk_rows || H5Pget_nfilters(dcpl) != 2 ||
+      H5Pget_filter2(dcpl, 0, nullptr, nullptr, nullptr, 0, nullptr, nullptr) != H5Z_FILTER_SHUFFLE ||
+      H5Pget_filter2(dcpl, 1, nullptr, nullptr, nullptr, 0, nullptr, nullptr) != H5Z_FILTER_DEFLATE) {
+    H5Eclear2(H5E_DEFAULT);
+    return {};
   }
-  return rows;
+  std::vector<std::string> chunks;
+  for (std::size_t c = 0; c < rows / chunk_rows; ++c) {
+    const hsize_t offset[1] = {c * chunk_rows};
+    hsize_t size = 0;
+    h5::check(H5Dget_chunk_storage_size(dataset, offset, &size), name);
+    std::string bytes(size, '\0');
+    std::uint32_t filters = 0;
+    h5::check(H5Dread_chunk(dataset, H5P_DEFAULT, offset, &filters, bytes.data()), name);
+    if (filters != 0) return {};  // a filter was skipped for this chunk: recompress them all
+    chunks.push_back(std::move(bytes));
+  }
+  return chunks;
+}
+
+template <typename Row>
+Table<Row> read_table(hid_t file, const char* name, hid_t type, std::size_t chunk_rows, bool with_chunks) {
+  h5::Handle dataset = h5::dataset_handle(H5Dopen2(file, name, H5P_DEFAULT), name);
+  Table<Row> table;
+  table.rows.resize(dataset_rows(dataset, name));
+  if (!table.rows.empty()) {
+    h5::check(H5Dread(dataset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, table.rows.data()), name);
+  }
+  if (with_chunks) table.compressed = stored_chunks(dataset, type, table.rows.size(), chunk_rows, name);
+  return table;
 }
 
 Error refused(const std::string& path, const std::string& message, const std::string& hint) {
@@ -438,19 +419,86 @@ RecallValue recall_value(const RecallRow& row) {
   return RecallValue{fixed_field(row.split, kSplitWidth), row.k, row.value};
 }
 
-std::vector<char> write_image(Snapshot& snapshot) {
-  h5::MemoryFile file;
-  write_header(file.get(), snapshot);
-  write_trials(file.get(), snapshot.trials);
-  write_params(file.get(), snapshot.trials);
-  h5::Handle epochs = epoch_type();
-  write_table(file.get(), "epochs", epochs, snapshot.epochs, kEpochChunkRows);
-  h5::Handle recalls = recall_type();
-  write_table(file.get(), "recalls", recalls, snapshot.recalls, kRecallChunkRows);
-  return file.image();
+// One column per swept key: numbers as float64 (int64 when every value is
+// an integer), booleans as numpy bools, anything else as text. A trial
+// without the key gets NaN or "".
+std::vector<ParamColumn> param_columns(const std::vector<TrialRow>& trials) {
+  std::vector<std::string> keys;
+  for (const TrialRow& trial : trials) {
+    for (const std::string& key : trial.spec.swept_keys) {
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    }
+  }
+  std::vector<nlohmann::json> params;
+  params.reserve(trials.size());
+  for (const TrialRow& trial : trials) {
+    nlohmann::json object = nlohmann::json::parse(trial.spec.params_json, nullptr, false);
+    params.push_back(object.is_object() ? std::move(object) : nlohmann::json::object());
+  }
+  const auto special = [](const nlohmann::json& v) {
+    return v.is_string() && (v == "inf" || v == "-inf" || v == "nan");
+  };
+  std::vector<ParamColumn> columns;
+  for (const std::string& key : keys) {
+    std::vector<const nlohmann::json*> values;
+    bool all_integer = true, all_number = true, all_bool = true;
+    for (const nlohmann::json& object : params) {
+      auto it = object.find(key);
+      const nlohmann::json* value = it == object.end() ? nullptr : &*it;
+      values.push_back(value);
+      if (value == nullptr) {
+        all_integer = all_bool = false;
+        continue;
+      }
+      if (!value->is_number_integer()) all_integer = false;
+      if (!value->is_number() && !special(*value)) all_number = false;
+      if (!value->is_boolean()) all_bool = false;
+    }
+    ParamColumn column;
+    column.key = key;
+    if (all_bool) {
+      column.kind = ParamColumn::Kind::boolean;
+      for (const nlohmann::json* v : values) column.booleans.push_back(v->get<bool>() ? 1 : 0);
+    } else if (all_integer) {
+      column.kind = ParamColumn::Kind::integer;
+      for (const nlohmann::json* v : values) column.integers.push_back(v->get<std::int64_t>());
+    } else if (all_number) {
+      column.kind = ParamColumn::Kind::number;
+      for (const nlohmann::json* v : values) {
+        if (v == nullptr || *v == "nan") {
+          column.numbers.push_back(std::numeric_limits<double>::quiet_NaN());
+        } else if (v->is_string()) {
+          column.numbers.push_back(*v == "inf" ? std::numeric_limits<double>::infinity()
+                                               : -std::numeric_limits<double>::infinity());
+        } else {
+          column.numbers.push_back(v->get<double>());
+        }
+      }
+    } else {
+      column.kind = ParamColumn::Kind::text;
+      for (const nlohmann::json* v : values) {
+        column.texts.push_back(v == nullptr ? "" : v->is_string() ? v->get<std::string>() : v->dump());
+      }
+    }
+    columns.push_back(std::move(column));
+  }
+  return columns;
 }
 
-Snapshot read_image(std::vector<char>& bytes, const std::string& path) {
+void write_snapshot(Snapshot& snapshot, const std::string& path) {
+  h5::Handle file = h5::create_file(path);
+  write_header(file, snapshot);
+  write_trials(file, snapshot.trials);
+  if (!snapshot.params) snapshot.params = param_columns(snapshot.trials);
+  write_params(file, *snapshot.params);
+  h5::Handle epochs = epoch_type();
+  write_table(file, "epochs", epochs, snapshot.epochs, kEpochChunkRows);
+  h5::Handle recalls = recall_type();
+  write_table(file, "recalls", recalls, snapshot.recalls, kRecallChunkRows);
+  h5::check(H5Fclose(file.release()), "writing the file");
+}
+
+Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with_chunks) {
   if (!has_hdf5_signature(bytes)) {
     throw refused(path,
                   bytes.empty() ? "the file is empty, not a cir results store"
@@ -497,9 +545,9 @@ Snapshot read_image(std::vector<char>& bytes, const std::string& path) {
     header.updated = h5::read_double_attribute(file, "updated").value_or(0.0);
     snapshot.trials = read_trials(file, path);
     h5::Handle epochs = epoch_type();
-    snapshot.epochs.rows = read_table<EpochRow>(file, "epochs", epochs);
+    snapshot.epochs = read_table<EpochRow>(file, "epochs", epochs, kEpochChunkRows, with_chunks);
     h5::Handle recalls = recall_type();
-    snapshot.recalls.rows = read_table<RecallRow>(file, "recalls", recalls);
+    snapshot.recalls = read_table<RecallRow>(file, "recalls", recalls, kRecallChunkRows, with_chunks);
   } catch (const h5::Failure& failure) {
     throw refused(path, std::string("the store is corrupt: ") + failure.what(),
                   "restore it from a backup or move it away");
@@ -507,7 +555,12 @@ Snapshot read_image(std::vector<char>& bytes, const std::string& path) {
   return snapshot;
 }
 
-Snapshot read_store(const std::string& path) {
+Snapshot read_store(const std::string& path, bool with_chunks) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    throw Error("this is a folder, not a store", Where{.file = path},
+                "give the path of a results/<sweep>.h5 file", ExitCode::usage);
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw Error("cannot open the store: " + std::string(std::strerror(errno)), Where{.file = path},
@@ -521,7 +574,7 @@ Snapshot read_store(const std::string& path) {
     throw Error("cannot read the store: " + std::string(std::strerror(errno)), Where{.file = path}, {},
                 ExitCode::store_refused);
   }
-  return read_image(bytes, path);
+  return read_image(bytes, path, with_chunks);
 }
 
 }  // namespace cir::store

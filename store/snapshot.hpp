@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,10 +61,26 @@ struct Table {
   }
 };
 
+// One dataset under /params: a swept key's value for every trial.
+struct ParamColumn {
+  enum class Kind { boolean, integer, number, text } kind = Kind::text;
+  std::string key;
+  std::vector<std::int8_t> booleans;
+  std::vector<std::int64_t> integers;
+  std::vector<double> numbers;
+  std::vector<std::string> texts;
+};
+
+// The /params columns of `trials` (parsing every trial's params_json).
+std::vector<ParamColumn> param_columns(const std::vector<TrialRow>& trials);
+
 struct Snapshot {
   std::int64_t version = kFormatVersion;
   SweepHeader header;
   std::vector<TrialRow> trials;
+  // param_columns(trials), kept between commits; whoever changes the trials'
+  // specs resets it.
+  std::optional<std::vector<ParamColumn>> params;
   Table<EpochRow> epochs;    // in commit order
   Table<RecallRow> recalls;  // in commit order
 };
@@ -71,16 +88,18 @@ struct Snapshot {
 inline constexpr std::size_t kEpochChunkRows = 1024;
 inline constexpr std::size_t kRecallChunkRows = 2048;
 
-// The complete HDF5 file of `snapshot`; fills the chunk caches.
-std::vector<char> write_image(Snapshot& snapshot);
+// Writes the complete HDF5 file of `snapshot` to `path` (which the caller
+// then fsyncs and renames); fills the chunk caches.
+void write_snapshot(Snapshot& snapshot, const std::string& path);
 
 // Parses a store's bytes. Throws cir::Error (ExitCode::store_refused) naming
 // `path` for a file that is not HDF5, not a cir store, of a newer format
-// version, or corrupt.
-Snapshot read_image(std::vector<char>& bytes, const std::string& path);
+// version, or corrupt. `with_chunks` also fills the tables' chunk caches
+// from the file (for a writer).
+Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with_chunks = false);
 
 // Reads the file at `path` in one go (one open, so one snapshot even while a
 // writer renames a new one over it) and parses it.
-Snapshot read_store(const std::string& path);
+Snapshot read_store(const std::string& path, bool with_chunks = false);
 
 }  // namespace cir::store

@@ -13,7 +13,10 @@ namespace {
 
 void flatten(const toml::table& table, const std::string& prefix, std::map<std::string, std::string>& out) {
   for (const auto& [key, node] : table) {
-    const std::string name = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+    // A key that holds a dot is quoted, as in the TOML text: grid."loss.gamma0".
+    std::string part(key.str());
+    if (part.find('.') != std::string::npos) part = "\"" + part + "\"";
+    const std::string name = prefix.empty() ? part : prefix + "." + part;
     if (const toml::table* inner = node.as_table()) {
       flatten(*inner, name, out);
     } else {

@@ -38,33 +38,45 @@ struct TrialRow {
 
 struct OpenOptions {
   // Keep the trials of a store whose spec digest differs from the spec being
-  // run (those whose id is still in the spec), instead of refusing.
+  // run (those whose id is still in the spec), instead of refusing: the store
+  // takes the new header, and the first add_trials() drops the stored trials
+  // (and their rows) that it does not name.
   bool force_new_spec = false;
 };
 
 // Single-writer access (the coordinator). Every change is made in memory and
 // reaches the file through commit(): the file on disk is always a complete
-// snapshot (written to <store>.tmp, fsynced, renamed).
+// snapshot (written to <store>.tmp, fsynced, renamed, folder fsynced), so a
+// kill at any instant leaves the previous commit. The writer holds
+// <store>.lock (flock) for its lifetime; the destructor writes what is still
+// pending. Not thread-safe: one thread writes.
 class Writer {
  public:
-  // Opens `path`, or creates it with `header`. Throws cir::Error with
-  // ExitCode::store_refused for a non-cir HDF5 file, a newer format version,
-  // a corrupt file, or a spec digest that differs (naming the keys that
-  // differ) unless options.force_new_spec.
+  // Opens `path`, or creates it (and its folder) with `header` and writes it
+  // at once. Removes a <store>.tmp left by a killed writer. Throws cir::Error
+  // with ExitCode::store_refused, leaving the file untouched, for a file that
+  // is not HDF5, a non-cir HDF5 file, a newer format version, a truncated or
+  // corrupt file, a store another process writes (naming its pid and host),
+  // or a spec digest that differs (naming the keys that differ) unless
+  // options.force_new_spec.
   static Writer open(const std::filesystem::path& path, const SweepHeader& header,
                      const OpenOptions& options = {});
   Writer(Writer&&) noexcept;
   Writer& operator=(Writer&&) noexcept;
   ~Writer();
 
-  // Registers trials not yet in the store as pending; known ids are kept.
+  // Registers trials not yet in the store as pending; known ids keep their
+  // status and rows (their index, swept keys and cost are updated). Trials
+  // are kept in index order. Ids have 1 to 16 characters.
   void add_trials(const std::vector<TrialSpec>& trials);
   // Status changes. running increments attempts and stamps `started`;
   // done/failed/diverged stamp `finished`; error is kept for failed/diverged.
   void set_status(const std::string& trial_id, TrialStatus status, const std::string& error = {});
   void set_notes(const std::string& trial_id, const std::string& notes_json);
   // Appends one epoch (its /epochs row and its /recalls rows) and sets
-  // epochs_done = record.epoch + 1.
+  // epochs_done = record.epoch + 1. An epoch below epochs_done replaces that
+  // epoch and drops the later ones; one above it (a gap) throws cir::Error.
+  // Split names have 1 to 16 characters.
   void append_epoch(const EpochRecord& record);
   // Drops the rows of epochs >= epoch (a resumed trial re-runs them).
   void truncate(const std::string& trial_id, std::int32_t epoch);
@@ -90,7 +102,9 @@ struct ResumeView {
   std::map<std::string, std::int32_t> continue_from;  // id -> committed epochs, for unfinished trials
 };
 
-// Read-only access; safe while a writer commits (it reads one snapshot).
+// Read-only access; safe while a writer commits (open() reads the whole file
+// in one go, one snapshot, and takes no lock). Refuses what Writer::open
+// refuses (ExitCode::store_refused); a missing file is ExitCode::usage.
 class Reader {
  public:
   static Reader open(const std::filesystem::path& path);
@@ -100,9 +114,12 @@ class Reader {
 
   const SweepHeader& header() const;
   const std::vector<TrialRow>& trials() const;
-  std::vector<EpochRecord> epochs(const std::string& trial_id) const;  // with recalls, by epoch
-  // The epoch with the highest value of a metric ("r10" = mean R@10 over
-  // splits, "avg" = mean of R@10 and R@50, …), or the last epoch for "last".
+  // A trial's epochs with their recalls, by epoch. An unknown id throws.
+  std::vector<EpochRecord> epochs(const std::string& trial_id) const;
+  // The epoch with the highest value of a metric ("r<K>" = mean R@K over
+  // splits: "r1", "r10", "r50"; "avg" = mean of "r10" and "r50"), or the
+  // last epoch for "last". Epochs without the metric are skipped; ties go to
+  // the earliest epoch; nullopt when no epoch has it. Another rule throws.
   std::optional<EpochRecord> select_epoch(const std::string& trial_id, const std::string& rule) const;
   ResumeView resume_view() const;
 

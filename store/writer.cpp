@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "store/hdf5.hpp"
 #include "store/lock_file.hpp"
 #include "store/snapshot.hpp"
 #include "store/spec_diff.hpp"
@@ -33,25 +34,21 @@ double unix_now() {
               "check free space and permissions of the results folder", ExitCode::store_refused);
 }
 
-// Writes `bytes` to <path>.tmp, fsyncs it, renames it over `path` and fsyncs
-// the folder: at every instant `path` is the old or the new complete file.
-void replace_file(const fs::path& path, const std::vector<char>& bytes) {
+// Has `write` write the new file as <path>.tmp, fsyncs it, renames it over
+// `path` and fsyncs the folder: at every instant `path` is the old or the
+// new complete file.
+template <typename Write>
+void replace_file(const fs::path& path, Write write) {
   const fs::path tmp = path.string() + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw_io("cannot create the store's temporary file", tmp);
-  std::size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      errno = error;
-      throw_io("cannot write the store's temporary file", tmp);
-    }
-    written += static_cast<std::size_t>(n);
+  try {
+    write(tmp.string());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
   }
+  const int fd = open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_io("cannot open the store's temporary file to fsync it", tmp);
   if (fsync(fd) != 0) {
     const int error = errno;
     close(fd);
@@ -100,6 +97,18 @@ struct Writer::Impl {
   std::optional<Clock::time_point> last_write;
 
   Impl(fs::path p, LockFile l) : path(std::move(p)), lock(std::move(l)) {}
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  // Writes what is pending (also when a Writer is moved over), then lets the
+  // lock go.
+  ~Impl() {
+    if (!dirty) return;
+    try {
+      write();
+    } catch (const std::exception& error) {
+      log::error("the last changes to the store were not written: {}", error.what());
+    }
+  }
 
   void reindex() {
     by_id.clear();
@@ -129,7 +138,14 @@ struct Writer::Impl {
 
   void write() {
     snapshot.header.updated = unix_now();
-    replace_file(path, write_image(snapshot));
+    replace_file(path, [this](const std::string& tmp) {
+      try {
+        write_snapshot(snapshot, tmp);
+      } catch (const h5::Failure& failure) {
+        throw Error(std::string("cannot write the store: ") + failure.what(), Where{.file = tmp},
+                    "check free space and permissions of the results folder", ExitCode::store_refused);
+      }
+    });
     dirty = false;
     last_write = Clock::now();
   }
@@ -139,14 +155,7 @@ Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Writer::Writer(Writer&&) noexcept = default;
 Writer& Writer::operator=(Writer&&) noexcept = default;
 
-Writer::~Writer() {
-  if (!impl_ || !impl_->dirty) return;
-  try {
-    impl_->write();
-  } catch (const std::exception& error) {
-    log::error("the last changes to the store were not written: {}", error.what());
-  }
-}
+Writer::~Writer() = default;
 
 Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenOptions& options) {
   if (path.has_parent_path()) {
@@ -167,7 +176,7 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
     impl->write();
     return Writer(std::move(impl));
   }
-  snapshot = read_store(path.string());
+  snapshot = read_store(path.string(), true);
   if (snapshot.header.spec_digest != header.spec_digest) {
     const std::vector<std::string> differences =
         spec_differences(snapshot.header.spec_text, header.spec_text);
@@ -194,8 +203,9 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
     const double created = snapshot.header.created;
     snapshot.header = header;
     snapshot.header.created = created;
+    // Nothing is written until add_trials() has dropped the trials that are
+    // not in the new spec: the store never holds the new header with them.
     impl->prune_on_add = true;
-    impl->dirty = true;
   } else if (snapshot.header.cir_version != header.cir_version) {
     snapshot.header.cir_version = header.cir_version;
     impl->dirty = true;
@@ -247,6 +257,7 @@ void Writer::add_trials(const std::vector<TrialSpec>& trials) {
       impl.dirty = true;
     }
   }
+  impl.snapshot.params.reset();
   std::stable_sort(impl.snapshot.trials.begin(), impl.snapshot.trials.end(),
                    [](const TrialRow& a, const TrialRow& b) { return a.spec.index < b.spec.index; });
   impl.reindex();

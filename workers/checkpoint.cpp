@@ -9,11 +9,11 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "model/io/safetensors.hpp"
 
 namespace cir::workers {
 namespace fs = std::filesystem;
@@ -23,6 +23,7 @@ namespace {
 constexpr const char* kPrefix = "ckpt-";
 constexpr const char* kTmpPrefix = ".tmp-";
 constexpr const char* kTrashPrefix = ".trash-";
+constexpr const char* kTensorsFile = "tensors.safetensors";
 constexpr int kFormat = 1;
 
 [[noreturn]] void fail_errno(const fs::path& path, const std::string& what) {
@@ -132,10 +133,10 @@ std::string CheckpointDir::save(const nlohmann::json& state,
   if (ec)
     throw Error(fmt::format("cannot create a checkpoint: {}", ec.message()), Where{.file = tmp.string()});
 
-  c10::Dict<std::string, torch::Tensor> dict;
-  for (const auto& [key, tensor] : tensors) dict.insert(key, tensor.detach().to(torch::kCPU).contiguous());
-  const std::vector<char> bytes = torch::pickle_save(dict);
-  write_durably(tmp / "tensors.pt", bytes.data(), bytes.size());
+  model::NamedTensors named;
+  for (const auto& [key, tensor] : tensors) named.emplace_back(key, tensor.detach());
+  model::write_safetensors(tmp / kTensorsFile, named);  // written, fsynced, renamed
+  const std::vector<char> bytes = read_all(tmp / kTensorsFile);
   const nlohmann::json meta = {{"format", kFormat},
                                {"state", state},
                                {"tensors_sha256", sha256_hex(std::string_view(bytes.data(), bytes.size()))}};
@@ -162,20 +163,14 @@ Checkpoint CheckpointDir::load(const std::string& name) const {
   if (sequence_of(name) < 0 || !fs::is_directory(folder))
     throw Error("no such checkpoint", Where{.file = folder.string()});
   nlohmann::json meta = read_meta(folder);
-  const fs::path file = folder / "tensors.pt";
+  const fs::path file = folder / kTensorsFile;
   const std::vector<char> bytes = read_all(file);
   if (sha256_hex(std::string_view(bytes.data(), bytes.size())) != meta["tensors_sha256"].get<std::string>())
     throw Error("the tensors do not match the digest recorded in state.json (truncated or damaged file)",
                 Where{.file = file.string()});
   Checkpoint out{name, std::move(meta["state"]), {}};
-  try {
-    const c10::IValue value = torch::pickle_load(bytes);
-    for (const auto& item : value.toGenericDict())
-      out.tensors.emplace(item.key().toStringRef(), item.value().toTensor());
-  } catch (const c10::Error& e) {
-    throw Error(fmt::format("cannot read the tensors: {}", e.what_without_backtrace()),
-                Where{.file = file.string()});
-  }
+  for (auto& [key, tensor] : model::SafetensorsFile(file).tensors())
+    out.tensors.emplace(key, std::move(tensor));
   return out;
 }
 

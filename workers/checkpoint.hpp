@@ -3,9 +3,10 @@
 //
 // Layout: <path>/ckpt-000001/, ckpt-000002/, … numbered in the order they were
 // written (the highest is the newest, whatever epoch it holds). Each holds
-//   tensors.pt  the named tensors as one pickled dict (torch::pickle_save;
-//               Python reads it with torch.load),
-//   state.json  {"format": 1, "state": <the caller's JSON>, "tensors_sha256": …}.
+//   tensors.safetensors  the named tensors (model/io/safetensors.hpp; any
+//                        safetensors reader opens it),
+//   state.json           {"format": 1, "state": <the caller's JSON>,
+//                        "tensors_sha256": <digest of tensors.safetensors>}.
 // save() writes both into <path>/.tmp-ckpt-N/, fsyncs the files and the
 // folder, renames it to ckpt-N and fsyncs <path>; only then does it delete
 // the oldest checkpoints beyond `keep` (renamed to .trash-… first). Leftover
@@ -37,8 +38,9 @@ class CheckpointDir {
   // Creates `path` if needed; keeps the newest `keep` (≥ 1) checkpoints.
   CheckpointDir(std::filesystem::path path, int keep);
 
-  // Writes a new checkpoint (tensors are copied to the host) and returns its
-  // name. Throws cir::Error naming the file when the disk refuses.
+  // Writes a new checkpoint and returns its name. Tensors may live on any
+  // device, in any dtype safetensors holds (floating, integer, bool). Throws
+  // cir::Error naming the file when the disk refuses.
   std::string save(const nlohmann::json& state, const std::map<std::string, torch::Tensor>& tensors);
 
   // Complete checkpoints, oldest first (not verified).

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -275,8 +276,9 @@ void write_safetensors(const std::filesystem::path& path, const NamedTensors& te
   header_text.append((8 - header_text.size() % 8) % 8, ' ');
   const std::uint64_t header_size = header_text.size();
 
+  static std::atomic<std::uint64_t> writes{0};
   auto temporary = path;
-  temporary += ".tmp." + std::to_string(::getpid());
+  temporary += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(writes++);
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out) throw Error("cannot create '" + temporary.string() + "': " + errno_text(), where);
@@ -302,6 +304,13 @@ void write_safetensors(const std::filesystem::path& path, const NamedTensors& te
   if (ec) {
     std::filesystem::remove(temporary);
     throw Error("cannot rename '" + temporary.string() + "' into place: " + ec.message(), where);
+  }
+  // Make the rename itself durable.
+  const auto parent = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
   }
 }
 

@@ -72,8 +72,8 @@ TEST_F(CheckpointTest, ACorruptNewestFallsBackToThePrevious) {
   dir.save({{"epoch", 1}}, tensors_for(1));
   const std::string newest = dir.save({{"epoch", 2}}, tensors_for(2));
   {  // Flip a byte in the middle of the newest tensors.
-    std::fstream f(dir_ / newest / "tensors.pt", std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(fs::file_size(dir_ / newest / "tensors.pt") / 2));
+    std::fstream f(dir_ / newest / "tensors.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(dir_ / newest / "tensors.safetensors") / 2));
     f.put('\x5a');
   }
   EXPECT_EQ(dir.latest()->state["epoch"], 1);

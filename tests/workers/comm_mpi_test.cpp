@@ -101,6 +101,32 @@ TEST(Comm, ShardedEmbeddingBringsEveryRowToTheLeaderInOrder) {
   }
 }
 
+// NCCL when built with it, host staging otherwise; skipped without a GPU.
+TEST(Comm, CudaTensorsGiveTheResultsOfHostTensors) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const Comm comm = world();
+  const torch::Device device(torch::kCUDA,
+                             static_cast<c10::DeviceIndex>(comm.rank() % torch::cuda::device_count()));
+  const torch::Tensor host =
+      global_rows(6, 5, 21 + static_cast<std::uint64_t>(comm.rank())).to(torch::kFloat);
+
+  torch::Tensor sum_host = host.clone(), sum_cuda = host.to(device);
+  comm.all_reduce_sum_(sum_host);
+  comm.all_reduce_sum_(sum_cuda);
+  EXPECT_TRUE(torch::equal(sum_cuda.cpu(), sum_host));
+  torch::Tensor async_cuda = host.to(device);
+  comm.all_reduce_sum_async(async_cuda)->wait();
+  EXPECT_TRUE(torch::equal(async_cuda.cpu(), sum_host));
+  EXPECT_TRUE(torch::equal(comm.all_gather(host.to(device)).cpu(), comm.all_gather(host)));
+  EXPECT_TRUE(torch::equal(comm.reduce_scatter_rows(host.to(device), {3, 3}).cpu(),
+                           comm.reduce_scatter_rows(host, {3, 3})));
+  torch::Tensor from_root = host.to(device);
+  comm.broadcast_(from_root, 0);
+  torch::Tensor from_root_host = host.clone();
+  comm.broadcast_(from_root_host, 0);
+  EXPECT_TRUE(torch::equal(from_root.cpu(), from_root_host));
+}
+
 // A loss that couples every row with every other (like InfoNCE): the
 // cross-entropy of each row's similarities to all rows, matched to itself.
 torch::Tensor coupled_loss(const torch::Tensor& features) {

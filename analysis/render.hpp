@@ -1,0 +1,27 @@
+// Table output: Markdown (GitHub tables), LaTeX (booktabs) and CSV (long
+// format: one line per cell, for pandas and spreadsheets).
+#pragma once
+
+#include <string>
+
+#include "analysis/table.hpp"
+
+namespace cir::analysis {
+
+enum class Format { markdown, latex, csv };
+
+// Parses "markdown" (or "md"), "latex" (or "tex"), "csv"; throws cir::Error otherwise.
+Format parse_format(const std::string& text);
+
+// The title, notes, table and footnotes as Markdown.
+std::string render_markdown(const Table& table);
+// A booktabs table environment; notes and footnotes as % comments.
+std::string render_latex(const Table& table);
+// One header line, then one line per cell: the row's keys, group, column,
+// ours_mean, ours_std, ours_n, paper, paper_reference, difference, best,
+// flagged (empty fields where there is no value). Notes are not included.
+std::string render_csv(const Table& table);
+
+std::string render(const Table& table, Format format);
+
+}  // namespace cir::analysis

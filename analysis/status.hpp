@@ -1,0 +1,19 @@
+// A sweep's progress from its latest store snapshot (cir-report --status):
+// trial counts by state, epochs done, an ETA, the running trials with their
+// epochs and the failed ones with their messages.
+#pragma once
+
+#include <string>
+
+#include "analysis/sweep.hpp"
+
+namespace cir::analysis {
+
+// True while some trial is pending or running.
+bool in_progress(const SweepData& sweep);
+
+// The progress report as Markdown-friendly text; `now` is unix seconds (for
+// "updated … ago"). Epochs per trial come from the trial's train.epochs.
+std::string render_status(const SweepData& sweep, double now);
+
+}  // namespace cir::analysis

@@ -1,0 +1,143 @@
+// Committing one epoch to a big store: a store of 1,000 trials x 60 epochs
+// (360,000 recall rows), then `repeats` times one more epoch row (and its
+// recall rows) appended and committed with flush(), which writes the whole
+// snapshot (<store>.tmp, fsync, rename). Prints one Markdown table row.
+// Usage: bench_store STORE.h5 [REPEATS]
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "bench/bench.hpp"
+#include "common/digest.hpp"
+#include "store/store.hpp"
+
+namespace {
+
+using namespace cir;
+
+// CPU seconds (user + system) this process has used.
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+constexpr int kTrials = 1000, kEpochs = 60;
+
+// A trial with a realistic resolved-parameter text (~50 keys).
+TrialSpec make_trial(int i) {
+  TrialSpec spec;
+  spec.index = i;
+  spec.seed = i % 3;
+  std::string params = "{";
+  for (int k = 0; k < 48; ++k) params += fmt::format("\"section{}.key{}\":{},", k % 6, k, k * 0.25);
+  params += fmt::format("\"loss.gamma0\":{},\"train.lr\":{},\"z.point\":{}}}", 0.1 * (i % 8 + 1),
+                        4e-4 * (i % 5 + 1), i);
+  spec.params_json = params;
+  spec.id = short_digest(params + "#seed=" + std::to_string(spec.seed));
+  spec.swept_keys = {"loss.gamma0", "train.lr"};
+  return spec;
+}
+
+// Values with full-precision mantissas, like measured losses and recalls
+// (smooth synthetic values would compress far better than real ones).
+EpochRecord make_record(const std::string& id, int epoch, int i) {
+  std::mt19937_64 random(static_cast<std::uint64_t>(i) * 1000003u + static_cast<std::uint64_t>(epoch));
+  std::uniform_real_distribution<double> noise(0.95, 1.05);
+  EpochRecord r;
+  r.trial_id = id;
+  r.epoch = epoch;
+  const double x = 1.0 / (1.0 + epoch);
+  r.loss_total = 3.0 * x * noise(random);
+  r.loss_info = 2.0 * x * noise(random);
+  r.loss_u = 0.3 * x * noise(random);
+  r.gamma = x;
+  r.aug_std = 0.1 * x * noise(random);
+  r.lr = 4e-4 * x;
+  r.train_seconds = 100.0 * noise(random);
+  r.eval_seconds = 10.0 * noise(random);
+  r.samples_per_second = 800.0 * noise(random);
+  for (const char* split : {"dress", "shirt", "toptee"}) {
+    for (int k : {10, 50}) {
+      // Recall@K as the evaluator computes it: hits / queries, in percent.
+      const int queries = 2017;
+      const auto hits = static_cast<int>(queries * (1.0 - x) * (k == 10 ? 0.4 : 0.7) * noise(random));
+      r.recalls.push_back({split, k, 100.0 * hits / queries});
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, "usage: bench_store STORE.h5 [REPEATS]\n");
+    return 2;
+  }
+  const std::filesystem::path path = argv[1];
+  const int repeats = argc > 2 ? std::stoi(argv[2]) : 21;
+  std::filesystem::remove(path);
+  store::SweepHeader header;
+  header.sweep = "bench";
+  header.spec_text = "[sweep]\nname = \"bench\"\n";
+  header.spec_digest = sha256_hex(header.spec_text);
+  header.cir_version = "bench";
+  store::Writer writer = store::Writer::open(path, header);
+  std::vector<TrialSpec> trials;
+  for (int i = 0; i < kTrials; ++i) trials.push_back(make_trial(i));
+  writer.add_trials(trials);
+  for (int epoch = 0; epoch < kEpochs; ++epoch) {
+    for (int i = 0; i < kTrials; ++i) writer.append_epoch(make_record(trials[i].id, epoch, i));
+  }
+  const double t0 = bench::now_seconds();
+  writer.flush();
+  const double first = bench::now_seconds() - t0;
+  int next = 0;
+  std::vector<double> cpu;
+  const std::vector<double> seconds = bench::time_calls(
+      [&] {
+        const int i = next++;
+        const double cpu0 = cpu_seconds();
+        writer.append_epoch(make_record(trials[i].id, kEpochs, i));
+        writer.flush();
+        cpu.push_back(cpu_seconds() - cpu0);
+      },
+      repeats);
+  const double median_ms = 1e3 * bench::median(seconds);
+  const auto size = std::filesystem::file_size(path);
+  fmt::print("| cir: Writer::append_epoch + flush | {:.1f} | {:.1f} | {:.1f} |\n", median_ms,
+             static_cast<double>(size) / 1e6, 1e3 * bench::median(cpu));
+  fmt::print("| cir: first commit of the whole store (compresses every chunk) | {:.0f} | {:.1f} | — |\n",
+             1e3 * first, static_cast<double>(size) / 1e6);
+  // The disk's share: the same number of bytes written, fsynced and renamed
+  // the same way, without HDF5.
+  const std::string bytes(size, 'x');
+  const std::filesystem::path copy = path.string() + ".floor";
+  const std::vector<double> floor = bench::time_calls(
+      [&] {
+        const std::string tmp = copy.string() + ".tmp";
+        const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()) ||
+            fsync(fd) != 0 || close(fd) != 0 || rename(tmp.c_str(), copy.c_str()) != 0) {
+          throw std::runtime_error("the floor measurement could not write " + tmp);
+        }
+        const int dir = open(copy.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+        fsync(dir);
+        close(dir);
+      },
+      repeats);
+  std::filesystem::remove(copy);
+  fmt::print("| floor: the same bytes written, fsynced, renamed (no HDF5) | {:.1f} | {:.1f} | — |\n",
+             1e3 * bench::median(floor), static_cast<double>(size) / 1e6);
+  return 0;
+}

@@ -1,0 +1,314 @@
+#include "launcher/coordinator.hpp"
+
+#include <fmt/format.h>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "launcher/protocol.hpp"
+#include "launcher/signals.hpp"
+
+namespace cir::launcher {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr auto kPause = std::chrono::milliseconds(2);
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU time of the calling thread.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+std::string duration(double seconds) {
+  if (!(seconds >= 0.0) || seconds > 1e8) return "?";
+  if (seconds < 10) return fmt::format("{:.1f}s", seconds);
+  const auto s = static_cast<long long>(seconds + 0.5);
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+}
+
+// The Slurm job of this run, for a trial's notes (null outside Slurm).
+json slurm_notes() {
+  json slurm = json::object();
+  for (const auto& [env, key] :
+       {std::pair{"SLURM_JOB_ID", "job_id"}, std::pair{"SLURM_RESTART_COUNT", "restart_count"},
+        std::pair{"SLURM_JOB_NODELIST", "job_nodelist"}}) {
+    if (const char* value = std::getenv(env)) slurm[key] = value;
+  }
+  return slurm.empty() ? json() : slurm;
+}
+
+double mean_recall_at(const EpochRecord& record, int k) {
+  double sum = 0.0;
+  int n = 0;
+  for (const auto& r : record.recalls)
+    if (r.k == k) sum += r.value, ++n;
+  return n > 0 ? sum / n : -1.0;
+}
+
+}  // namespace
+
+Coordinator::Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer,
+                         const std::vector<TrialSpec>& trials, int groups, std::FILE* progress)
+    : inbox_(inbox),
+      outbox_(outbox),
+      writer_(writer),
+      trials_(trials),
+      epochs_(trials.size(), 1),
+      running_(trials.size()),
+      groups_(groups),
+      progress_(progress),
+      live_(progress != nullptr && isatty(fileno(progress)) != 0) {
+  std::map<std::string, const store::TrialRow*> rows;
+  for (const auto& row : writer_.trials()) rows[row.spec.id] = &row;
+  for (std::size_t i = 0; i < trials_.size(); ++i) {
+    const TrialSpec& trial = trials_[i];
+    index_of_[trial.id] = i;
+    epochs_[i] = json::parse(trial.params_json).at("train.epochs").get<std::int32_t>();
+    total_cost_ += trial.expected_cost;
+    const store::TrialRow* row = rows.count(trial.id) ? rows[trial.id] : nullptr;
+    const bool finished =
+        row != nullptr && (row->status == TrialStatus::done || row->status == TrialStatus::failed ||
+                           row->status == TrialStatus::diverged);
+    const std::int32_t committed = row != nullptr ? std::min(row->epochs_done, epochs_[i]) : 0;
+    if (finished) {
+      cost_done_before_ += trial.expected_cost;
+      continue;
+    }
+    cost_done_before_ += trial.expected_cost * committed / epochs_[i];
+    queue_.push(trial, i, committed, epochs_[i]);
+  }
+}
+
+CoordinatorSummary Coordinator::run() {
+  pthread_setname_np(pthread_self(), "cir-coordinator");
+  start_ = steady_seconds();
+  const double cpu_start = thread_cpu_seconds();
+  line(fmt::format("sweep: {} trials, {} to run, {} group(s)", trials_.size(), queue_.size(), groups_));
+  while (finished_groups_ < groups_) {
+    int found = 0;
+    MPI_Message message;
+    MPI_Status status;
+    MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, inbox_, &found, &message, &status);
+    if (!found) {
+      if (stop_signalled() && !stopping_) {
+        stopping_ = true;
+        line(fmt::format("stop signal {}: groups stop at their next step, then the sweep exits 75",
+                         stop_signal()));
+      }
+      writer_.commit();
+      std::this_thread::sleep_for(kPause);
+      continue;
+    }
+    int count = 0;
+    MPI_Get_count(&status, MPI_CHAR, &count);
+    std::string text(static_cast<std::size_t>(count), '\0');
+    MPI_Mrecv(text.data(), count, MPI_CHAR, &message, MPI_STATUS_IGNORE);
+    handle(status.MPI_SOURCE, status.MPI_TAG, text);
+  }
+  writer_.flush();
+
+  CoordinatorSummary summary;
+  summary.stopped = stopping_;
+  for (const auto& row : writer_.trials()) {
+    if (!index_of_.count(row.spec.id)) continue;
+    switch (row.status) {
+      case TrialStatus::done:
+        ++summary.done;
+        break;
+      case TrialStatus::failed:
+        ++summary.failed;
+        break;
+      case TrialStatus::diverged:
+        ++summary.diverged;
+        break;
+      default:
+        ++summary.unfinished;
+    }
+  }
+  live_ = false;
+  const double wall = steady_seconds() - start_;
+  const double cpu = thread_cpu_seconds() - cpu_start;
+  line(
+      fmt::format("sweep: {} done, {} failed, {} diverged, {} unfinished in {}; coordinator CPU {:.3f} s "
+                  "({:.2f}% of a core)",
+                  summary.done, summary.failed, summary.diverged, summary.unfinished, duration(wall), cpu,
+                  wall > 0 ? 100.0 * cpu / wall : 0.0));
+  return summary;
+}
+
+void Coordinator::handle(int source, int tag, const std::string& text) {
+  switch (tag) {
+    case kRequest:
+      on_request(source);
+      return;
+    case kRecord:
+      on_record(source, text);
+      return;
+    case kResult:
+      on_result(text);
+      return;
+    default:
+      throw Error(fmt::format("unexpected message tag {} from rank {}", tag, source), Where{.rank = source});
+  }
+}
+
+void Coordinator::on_request(int source) {
+  std::optional<Work> work;
+  if (!stopping_) work = queue_.pop();
+  if (!work) {
+    MPI_Send(nullptr, 0, MPI_CHAR, source, kFinish, outbox_);
+    ++finished_groups_;
+    return;
+  }
+  const TrialSpec& trial = trials_[work->trial];
+  // The group starts at once; the store learns while it does (this thread
+  // handles the group's records only after this).
+  const std::string assignment =
+      json{{"trial", static_cast<std::int64_t>(work->trial)}, {"resume_from", work->resume_from}}.dump();
+  MPI_Send(assignment.data(), static_cast<int>(assignment.size()), MPI_CHAR, source, kAssign, outbox_);
+  running_[work->trial] =
+      Running{.started = steady_seconds(),
+              .first_epoch = work->resume_from,
+              .epochs_run = 0,
+              .last = fmt::format("epoch {}/{}", work->resume_from, epochs_[work->trial])};
+  active_.insert(work->trial);
+  if (work->resume_from > 0) writer_.truncate(trial.id, work->resume_from);
+  writer_.set_status(trial.id, TrialStatus::running);
+  if (json slurm = slurm_notes(); !slurm.is_null()) {
+    json notes = json::object();
+    for (const auto& row : writer_.trials())
+      if (row.spec.id == trial.id) notes = json::parse(row.notes_json, nullptr, false);
+    if (!notes.is_object()) notes = json::object();
+    notes["slurm"] = std::move(slurm);
+    writer_.set_notes(trial.id, notes.dump());
+  }
+  writer_.commit();
+  line(fmt::format("start  {}{} on rank {}", describe(trial),
+                   work->resume_from > 0 ? fmt::format(" from epoch {}", work->resume_from) : "", source));
+}
+
+void Coordinator::on_record(int source, const std::string& text) {
+  const EpochRecord record = record_from_json(json::parse(text));
+  writer_.append_epoch(record);
+  MPI_Send(nullptr, 0, MPI_CHAR, source, kAck, outbox_);
+  writer_.commit();
+  const std::size_t index = index_of_.at(record.trial_id);
+  const TrialSpec& trial = trials_[index];
+  Running& run = running_[index];
+  ++run.epochs_run;
+  cost_done_now_ += trial.expected_cost / epochs_[index];
+  const double per_epoch = (steady_seconds() - run.started) / run.epochs_run;
+  const double r10 = mean_recall_at(record, 10);
+  run.last = fmt::format("epoch {}/{} loss {:.4f}{}  {}/epoch, trial eta {}", record.epoch + 1,
+                         epochs_[index], record.loss_total, r10 >= 0 ? fmt::format(" R@10 {:.2f}", r10) : "",
+                         duration(per_epoch), duration(per_epoch * (epochs_[index] - record.epoch - 1)));
+  line(fmt::format("epoch  {} {} | {}", describe(trial), run.last, sweep_status()));
+}
+
+void Coordinator::on_result(const std::string& text) {
+  const ResultMessage message = result_from_json(json::parse(text));
+  const std::size_t index = index_of_.at(message.trial_id);
+  const TrialSpec& trial = trials_[index];
+  const double seconds = steady_seconds() - running_[index].started;
+  active_.erase(index);
+  switch (message.result.outcome) {
+    case TrialResult::Outcome::done:
+      writer_.set_status(trial.id, TrialStatus::done);
+      break;
+    case TrialResult::Outcome::failed:
+      writer_.set_status(trial.id, TrialStatus::failed, message.result.message);
+      break;
+    case TrialResult::Outcome::diverged:
+      writer_.set_status(trial.id, TrialStatus::diverged, message.result.message);
+      break;
+    case TrialResult::Outcome::stopped:
+      writer_.set_status(trial.id, TrialStatus::pending);
+      stopping_ = true;
+      break;
+  }
+  if (message.result.outcome != TrialResult::Outcome::stopped) {
+    // The epochs it will not run still count as work finished.
+    const std::int32_t ran = running_[index].first_epoch + running_[index].epochs_run;
+    cost_done_now_ += trial.expected_cost * std::max(0, epochs_[index] - ran) / epochs_[index];
+  }
+  // Coalesced like the records: a status lost in a crash costs nothing, as
+  // a rerun finds every epoch of the trial committed.
+  writer_.commit();
+  std::string what = to_string(message.result.outcome);
+  what.resize(std::max<std::size_t>(what.size(), 6), ' ');
+  std::string detail;
+  if (!message.result.message.empty())
+    detail = fmt::format(" at epoch {}: {}", message.result.epoch, message.result.message);
+  else if (message.result.outcome == TrialResult::Outcome::stopped)
+    detail = fmt::format(" at epoch {} (resumes there)", message.result.epoch);
+  line(
+      fmt::format("{} {} after {}{} | {}", what, describe(trial), duration(seconds), detail, sweep_status()));
+}
+
+std::string Coordinator::describe(const TrialSpec& trial) const {
+  std::string text = "trial " + trial.id + " (";
+  const json params = json::parse(trial.params_json);
+  for (const auto& key : trial.swept_keys) {
+    const auto& value = params.at(key);
+    text += fmt::format("{}={} ", key, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return text + fmt::format("seed {})", trial.seed);
+}
+
+std::string Coordinator::sweep_status() const {
+  int finished = 0;
+  for (const auto& row : writer_.trials())
+    if (index_of_.count(row.spec.id) &&
+        (row.status == TrialStatus::done || row.status == TrialStatus::failed ||
+         row.status == TrialStatus::diverged))
+      ++finished;
+  const double elapsed = steady_seconds() - start_;
+  const double left = total_cost_ - cost_done_before_ - cost_done_now_;
+  const double eta = cost_done_now_ > 0 ? elapsed * left / cost_done_now_ : -1.0;
+  return fmt::format("sweep {}/{} finished, eta {}", finished, trials_.size(), duration(eta));
+}
+
+void Coordinator::line(const std::string& text) {
+  if (progress_ == nullptr) return;
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  // Over the live view, which is drawn again below the new line.
+  if (live_lines_ > 0) std::fprintf(progress_, "\x1b[%dA\x1b[J", live_lines_);
+  live_lines_ = 0;
+  std::fprintf(progress_, "%s %s\n", stamp, text.c_str());
+  if (live_) draw_live_view();
+  std::fflush(progress_);
+}
+
+void Coordinator::draw_live_view() {
+  for (const std::size_t index : active_) {
+    std::fprintf(progress_, "  \u25b8 %s %s\n", describe(trials_[index]).c_str(),
+                 running_[index].last.c_str());
+    ++live_lines_;
+  }
+  std::fprintf(progress_, "  %s\n", sweep_status().c_str());
+  ++live_lines_;
+}
+
+}  // namespace cir::launcher

@@ -1,0 +1,75 @@
+// The coordinator (DESIGN.md "One sweep, end to end", step 3): a thread on
+// rank 0 that owns the trial queue and the store. It hands the run with the
+// most expected work left to the next group leader that asks, commits the
+// epoch records leaders send, records how each run ended, and prints one
+// progress line per finished epoch and trial. It waits with MPI_Improbe and a
+// short sleep, never a busy spin. After a stop signal (its own, or a run that
+// came back stopped) it hands out no more work.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/trial.hpp"
+#include "launcher/schedule.hpp"
+#include "store/store.hpp"
+
+namespace cir::launcher {
+
+struct CoordinatorSummary {
+  int done = 0, failed = 0, diverged = 0, unfinished = 0;
+  bool stopped = false;  // a stop signal or a stopped run ended the sweep early
+};
+
+class Coordinator {
+ public:
+  // `inbox`: leaders → coordinator; `outbox`: coordinator → leaders (two
+  // communicators, so that rank 0's own leader never takes the
+  // coordinator's messages). `groups`: how many leaders will ask for work.
+  Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer, const std::vector<TrialSpec>& trials,
+              int groups, std::FILE* progress = stdout);
+
+  // Serves until every group was told to finish; flushes the store.
+  CoordinatorSummary run();
+
+ private:
+  struct Running {
+    double started = 0.0;  // steady seconds
+    std::int32_t first_epoch = 0, epochs_run = 0;
+    std::string last;  // its latest epoch, for the live view
+  };
+
+  void handle(int source, int tag, const std::string& text);
+  void on_request(int source);
+  void on_record(int source, const std::string& text);
+  void on_result(const std::string& text);
+  // Prints one event line. On a terminal, a live view follows the events:
+  // one line per running trial (epoch, loss, R@10, ETA) and the sweep's total.
+  void line(const std::string& text);
+  void draw_live_view();
+  std::string describe(const TrialSpec& trial) const;
+  std::string sweep_status() const;
+
+  MPI_Comm inbox_, outbox_;
+  store::Writer& writer_;
+  const std::vector<TrialSpec>& trials_;
+  std::vector<std::int32_t> epochs_;  // train.epochs of each trial
+  std::vector<Running> running_;
+  int groups_, finished_groups_ = 0;
+  bool stopping_ = false;
+  std::FILE* progress_;
+  bool live_ = false;             // progress_ is a terminal
+  int live_lines_ = 0;            // lines of the live view on screen
+  std::set<std::size_t> active_;  // trials running now
+  double start_ = 0.0;
+  double total_cost_ = 0.0, cost_done_before_ = 0.0, cost_done_now_ = 0.0;
+  WorkQueue queue_;
+  std::map<std::string, std::size_t> index_of_;
+};
+
+}  // namespace cir::launcher

@@ -1,0 +1,64 @@
+#include "launcher/groups.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace cir::launcher {
+
+std::vector<int> assign_groups(const std::vector<int>& node_of_rank, int ranks_per_trial) {
+  const int world = static_cast<int>(node_of_rank.size());
+  std::vector<int> group(node_of_rank.size(), -1);
+  // Each node's ranks in rank order; full groups stay on their node.
+  std::map<int, std::vector<int>> by_node;
+  std::vector<int> node_order;
+  for (int rank = 0; rank < world; ++rank) {
+    auto [it, inserted] = by_node.try_emplace(node_of_rank[rank]);
+    if (inserted) node_order.push_back(node_of_rank[rank]);
+    it->second.push_back(rank);
+  }
+  std::vector<std::vector<int>> groups;
+  std::vector<int> leftover;
+  for (int node : node_order) {
+    const auto& ranks = by_node[node];
+    const std::size_t full = ranks.size() / static_cast<std::size_t>(ranks_per_trial) * ranks_per_trial;
+    for (std::size_t i = 0; i < full; i += ranks_per_trial)
+      groups.emplace_back(ranks.begin() + static_cast<long>(i),
+                          ranks.begin() + static_cast<long>(i + ranks_per_trial));
+    leftover.insert(leftover.end(), ranks.begin() + static_cast<long>(full), ranks.end());
+  }
+  std::sort(leftover.begin(), leftover.end());
+  for (std::size_t i = 0; i + ranks_per_trial <= leftover.size(); i += ranks_per_trial)
+    groups.emplace_back(leftover.begin() + static_cast<long>(i),
+                        leftover.begin() + static_cast<long>(i + ranks_per_trial));
+  std::sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) { return a.front() < b.front(); });
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (int rank : groups[g]) group[rank] = static_cast<int>(g);
+  return group;
+}
+
+GroupLayout make_groups(MPI_Comm world, int ranks_per_trial) {
+  int rank = 0, size = 0;
+  MPI_Comm_rank(world, &rank);
+  MPI_Comm_size(world, &size);
+  MPI_Comm node = MPI_COMM_NULL;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+  // A node is named by the world rank of its first rank.
+  int node_name = rank;
+  MPI_Bcast(&node_name, 1, MPI_INT, 0, node);
+  MPI_Comm_free(&node);
+  std::vector<int> nodes(static_cast<std::size_t>(size));
+  MPI_Allgather(&node_name, 1, MPI_INT, nodes.data(), 1, MPI_INT, world);
+
+  GroupLayout layout;
+  layout.group_of_rank = assign_groups(nodes, ranks_per_trial);
+  layout.group = layout.group_of_rank[static_cast<std::size_t>(rank)];
+  for (int g : layout.group_of_rank) layout.groups = std::max(layout.groups, g + 1);
+  MPI_Comm_split(world, layout.group < 0 ? MPI_UNDEFINED : layout.group, rank, &layout.comm);
+  if (layout.comm != MPI_COMM_NULL) {
+    MPI_Comm_rank(layout.comm, &layout.group_rank);
+    MPI_Comm_size(layout.comm, &layout.group_size);
+  }
+  return layout;
+}
+
+}  // namespace cir::launcher

@@ -1,0 +1,31 @@
+// How the world's ranks form data-parallel groups (DESIGN.md "One sweep, end
+// to end", step 2): groups of ranks_per_trial consecutive ranks, never across
+// a node when the node can hold the group. Ranks left over on their nodes are
+// pooled (in rank order) into groups that span nodes; ranks still left over
+// stay idle.
+#pragma once
+
+#include <mpi.h>
+
+#include <vector>
+
+namespace cir::launcher {
+
+// The group of every rank (-1 = idle), from the node of every rank (any
+// integer naming the node) and the group size. Groups are numbered by their
+// lowest rank.
+std::vector<int> assign_groups(const std::vector<int>& node_of_rank, int ranks_per_trial);
+
+// This rank's place.
+struct GroupLayout {
+  int group = -1;  // -1: this rank is idle
+  int groups = 0;  // how many groups the world has
+  int group_rank = 0, group_size = 0;
+  MPI_Comm comm = MPI_COMM_NULL;   // the group's communicator (MPI_COMM_NULL when idle)
+  std::vector<int> group_of_rank;  // every world rank's group
+};
+
+// Splits `world` (collective). Nodes come from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED).
+GroupLayout make_groups(MPI_Comm world, int ranks_per_trial);
+
+}  // namespace cir::launcher

@@ -1,0 +1,290 @@
+#include "launcher/sweep.hpp"
+
+#include <mpi.h>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "common/digest.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "launcher/coordinator.hpp"
+#include "launcher/expand.hpp"
+#include "launcher/groups.hpp"
+#include "launcher/mpi_wait.hpp"
+#include "launcher/protocol.hpp"
+#include "launcher/signals.hpp"
+#include "launcher/spec.hpp"
+#include "store/store.hpp"
+
+namespace cir::launcher {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr int kCoordinatorRank = 0;
+
+// What rank 0 tells every rank before the sweep starts.
+struct Setup {
+  int code = 0;  // non-zero: every rank exits with it
+  int ranks_per_trial = 1;
+  std::string checkpoint_root;
+  std::vector<TrialSpec> trials;
+};
+
+std::string encode(const Setup& setup) {
+  json trials = json::array();
+  for (const auto& t : setup.trials)
+    trials.push_back({{"id", t.id},
+                      {"index", t.index},
+                      {"seed", t.seed},
+                      {"params", t.params_json},
+                      {"swept", t.swept_keys},
+                      {"cost", t.expected_cost}});
+  return json{{"code", setup.code},
+              {"ranks_per_trial", setup.ranks_per_trial},
+              {"checkpoint_root", setup.checkpoint_root},
+              {"trials", std::move(trials)}}
+      .dump();
+}
+
+Setup decode(const std::string& text) {
+  const json j = json::parse(text);
+  Setup setup;
+  setup.code = j.at("code").get<int>();
+  setup.ranks_per_trial = j.at("ranks_per_trial").get<int>();
+  setup.checkpoint_root = j.at("checkpoint_root").get<std::string>();
+  for (const auto& t : j.at("trials")) {
+    TrialSpec trial;
+    trial.id = t.at("id").get<std::string>();
+    trial.index = t.at("index").get<std::int64_t>();
+    trial.seed = t.at("seed").get<std::int64_t>();
+    trial.params_json = t.at("params").get<std::string>();
+    trial.swept_keys = t.at("swept").get<std::vector<std::string>>();
+    trial.expected_cost = t.at("cost").get<double>();
+    setup.trials.push_back(std::move(trial));
+  }
+  return setup;
+}
+
+// Rank 0: the spec, its trials and the store. Errors become the setup's code.
+Setup prepare(const SweepOptions& options, int world_size, std::optional<store::Writer>& writer) {
+  Setup setup;
+  try {
+    SweepSpec spec = load_spec(options.spec, options.sets);
+    if (options.store) spec.store = *options.store;
+    setup.trials = expand(spec);
+    setup.ranks_per_trial = spec.ranks_per_trial;
+    if (world_size < spec.ranks_per_trial)
+      throw Error(fmt::format("{} rank(s) cannot form a group of sweep.ranks_per_trial = {}", world_size,
+                              spec.ranks_per_trial),
+                  spec.sweep_where.at("sweep.ranks_per_trial"),
+                  fmt::format("run with mpirun -n {} (or a multiple), or lower ranks_per_trial",
+                              spec.ranks_per_trial));
+    setup.checkpoint_root = (spec.store.parent_path() / spec.store.stem() / "checkpoints").string();
+    store::SweepHeader header;
+    header.sweep = spec.name;
+    header.spec_text = resolved_text(spec);
+    header.spec_digest = sha256_hex(header.spec_text);
+    header.cir_version = CIR_VERSION;
+    writer.emplace(store::Writer::open(spec.store, header,
+                                       store::OpenOptions{.force_new_spec = options.force_new_spec}));
+    writer->add_trials(setup.trials);
+    writer->flush();
+    log::info("sweep {}: {} trials, store {}", spec.name, setup.trials.size(), spec.store.string());
+  } catch (const Error& e) {
+    log::error("{}", e.what());
+    setup.code = static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+    setup.code = static_cast<int>(ExitCode::usage);
+  }
+  return setup;
+}
+
+enum Outcome : int { kDone = 0, kStopped = 1, kDiverged = 2, kFailed = 3 };
+
+int outcome_code(TrialResult::Outcome o) {
+  switch (o) {
+    case TrialResult::Outcome::done:
+      return kDone;
+    case TrialResult::Outcome::stopped:
+      return kStopped;
+    case TrialResult::Outcome::diverged:
+      return kDiverged;
+    case TrialResult::Outcome::failed:
+      return kFailed;
+  }
+  return kFailed;
+}
+
+// Every rank of the group agrees on how the run ended: the worst outcome of
+// any rank, with that rank's epoch and message.
+TrialResult agree(const TrialResult& mine, const GroupLayout& layout) {
+  if (layout.group_size == 1) return mine;
+  struct {
+    int code, rank;
+  } local{outcome_code(mine.outcome), layout.group_rank}, worst{};
+  MPI_Allreduce(&local, &worst, 1, MPI_2INT, MPI_MAXLOC, layout.comm);
+  std::string text = json{{"epoch", mine.epoch}, {"message", mine.message}}.dump();
+  broadcast_text(layout.comm, worst.rank, text);
+  const json j = json::parse(text);
+  TrialResult result;
+  result.outcome = worst.code == kDone       ? TrialResult::Outcome::done
+                   : worst.code == kStopped  ? TrialResult::Outcome::stopped
+                   : worst.code == kDiverged ? TrialResult::Outcome::diverged
+                                             : TrialResult::Outcome::failed;
+  result.epoch = j.at("epoch").get<std::int32_t>();
+  result.message = j.at("message").get<std::string>();
+  if (worst.rank != 0 && !result.message.empty())
+    result.message = fmt::format("on group rank {}: {}", worst.rank, result.message);
+  return result;
+}
+
+// A group's life: ask for a trial, run it on every rank, report, repeat.
+void serve_group(const GroupLayout& layout, const Setup& setup, TrialRunner& runner, MPI_Comm inbox,
+                 MPI_Comm outbox) {
+  const bool leader = layout.group_rank == 0;
+  while (true) {
+    std::string assignment;
+    if (leader) {
+      send_text(inbox, kCoordinatorRank, kRequest, json{{"group", layout.group}}.dump());
+      int tag = 0;
+      assignment = receive_text(outbox, kCoordinatorRank, MPI_ANY_TAG, &tag);
+      if (tag == kFinish) assignment.clear();
+    }
+    if (layout.group_size > 1) broadcast_text(layout.comm, 0, assignment);
+    if (assignment.empty()) return;
+
+    const json a = json::parse(assignment);
+    const TrialSpec& trial = setup.trials.at(a.at("trial").get<std::size_t>());
+    TrialContext context;
+    context.trial = &trial;
+    context.resume_from = a.at("resume_from").get<std::int32_t>();
+    context.checkpoint_dir = (fs::path(setup.checkpoint_root) / trial.id).string() + "/";
+    context.group_rank = layout.group_rank;
+    context.group_size = layout.group_size;
+    context.group_comm_f = static_cast<int>(MPI_Comm_c2f(layout.comm));
+    if (leader) {
+      context.report = [&](const EpochRecord& record) {
+        EpochRecord stamped = record;
+        stamped.trial_id = trial.id;
+        send_text(inbox, kCoordinatorRank, kRecord, to_json(stamped).dump());
+        receive_text(outbox, kCoordinatorRank, kAck);
+      };
+    } else {
+      context.report = [](const EpochRecord&) {};
+    }
+    context.stop_requested = [&layout] {
+      int local = stop_signalled() ? 1 : 0;
+      if (layout.group_size == 1) return local != 0;
+      int any = 0;
+      MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, layout.comm);
+      return any != 0;
+    };
+
+    TrialResult result;
+    try {
+      result = runner.run(context);
+    } catch (const std::exception& e) {
+      result = TrialResult{.outcome = TrialResult::Outcome::failed, .epoch = -1, .message = e.what()};
+    }
+    result = agree(result, layout);
+    if (leader) {
+      ResultMessage message{.trial_id = trial.id, .result = result, .group = layout.group};
+      send_text(inbox, kCoordinatorRank, kResult, to_json(message).dump());
+    }
+  }
+}
+
+int finish(int code) {
+  MPI_Finalize();
+  return code;
+}
+
+}  // namespace
+
+int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
+  install_stop_handlers();
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size > 1) log::set_rank(rank);
+  if (provided < MPI_THREAD_MULTIPLE) {
+    if (rank == 0)
+      log::error("this MPI library does not provide MPI_THREAD_MULTIPLE, which the coordinator thread needs");
+    return finish(static_cast<int>(ExitCode::usage));
+  }
+
+  std::optional<store::Writer> writer;
+  Setup setup;
+  std::string text;
+  if (rank == 0) {
+    setup = prepare(options, size, writer);
+    text = encode(setup);
+  }
+  broadcast_text(MPI_COMM_WORLD, 0, text);
+  if (rank != 0) setup = decode(text);
+  if (setup.code != 0) return finish(setup.code);
+
+  GroupLayout layout = make_groups(MPI_COMM_WORLD, setup.ranks_per_trial);
+  if (rank == 0) {
+    const int idle =
+        static_cast<int>(std::count(layout.group_of_rank.begin(), layout.group_of_rank.end(), -1));
+    log::info("{} rank(s): {} group(s) of {}{}", size, layout.groups, setup.ranks_per_trial,
+              idle > 0 ? fmt::format(", {} idle (not enough for another group)", idle) : "");
+  }
+  MPI_Comm inbox = MPI_COMM_NULL, outbox = MPI_COMM_NULL;
+  MPI_Comm_dup(MPI_COMM_WORLD, &inbox);
+  MPI_Comm_dup(MPI_COMM_WORLD, &outbox);
+
+  std::optional<CoordinatorSummary> summary;
+  std::thread coordinator;
+  if (rank == 0) {
+    coordinator = std::thread([&] {
+      try {
+        Coordinator c(inbox, outbox, *writer, setup.trials, layout.groups);
+        summary = c.run();
+      } catch (const std::exception& e) {
+        log::error("coordinator: {}", e.what());
+        const auto* error = dynamic_cast<const Error*>(&e);
+        MPI_Abort(MPI_COMM_WORLD, error != nullptr ? static_cast<int>(error->code()) : 1);
+      }
+    });
+  }
+
+  if (layout.group >= 0) {
+    std::unique_ptr<TrialRunner> runner = factory();
+    serve_group(layout, setup, *runner, inbox, outbox);
+  }
+
+  int code = 0;
+  if (rank == 0) {
+    coordinator.join();
+    writer.reset();
+    if (summary->unfinished > 0)
+      code = static_cast<int>(ExitCode::preempted);
+    else if (summary->failed > 0 || summary->diverged > 0)
+      code = static_cast<int>(ExitCode::trials_failed);
+    if (code == static_cast<int>(ExitCode::preempted))
+      log::warn("stopped with {} trial(s) unfinished: rerun the same command to resume", summary->unfinished);
+    else if (code == static_cast<int>(ExitCode::trials_failed))
+      log::warn("{} trial(s) failed and {} diverged: their errors are in the store", summary->failed,
+                summary->diverged);
+  }
+  std::string agreed = std::to_string(code);
+  broadcast_text(MPI_COMM_WORLD, 0, agreed);
+  MPI_Comm_free(&inbox);
+  MPI_Comm_free(&outbox);
+  if (layout.comm != MPI_COMM_NULL) MPI_Comm_free(&layout.comm);
+  return finish(std::stoi(agreed));
+}
+
+}  // namespace cir::launcher

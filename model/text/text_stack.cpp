@@ -1,0 +1,87 @@
+#include "model/text/text_stack.hpp"
+
+#include <filesystem>
+
+#include "common/error.hpp"
+#include "model/text/bpe_tokenizer.hpp"
+#include "model/text/lstm_encoder.hpp"
+#include "model/text/roberta.hpp"
+#include "model/text/word_vocabulary.hpp"
+
+namespace cir::model {
+
+namespace {
+
+TextStack roberta_stack(const cir::Params& params) {
+  const std::string folder = params.string("model.text.weights");
+  const Where where{.key = "model.text.weights", .trial = params.trial()};
+  if (folder.empty()) {
+    throw Error("RoBERTa needs pretrained weights, and none are given", where,
+                "set model.text.weights to a folder with model.safetensors, vocab.json and merges.txt "
+                "(Hugging Face's roberta-base), or train a text encoder from scratch with "
+                "model.text.encoder = \"lstm\"");
+  }
+  const std::filesystem::path dir(folder);
+  if (!std::filesystem::is_directory(dir)) {
+    throw Error(
+        "'" + folder + "' is not a folder", where,
+        "model.text.weights names the folder that holds model.safetensors, vocab.json and merges.txt");
+  }
+  for (const char* name : {"model.safetensors", "vocab.json", "merges.txt"}) {
+    if (!std::filesystem::exists(dir / name)) {
+      throw Error(std::string("the RoBERTa folder has no ") + name,
+                  Where{.file = (dir / name).string(), .key = where.key, .trial = where.trial});
+    }
+  }
+  const auto config = std::filesystem::exists(dir / "config.json") ? read_roberta_config(dir / "config.json")
+                                                                   : RobertaConfig{};
+  auto tokenizer = std::make_shared<BpeTokenizer>(dir / "vocab.json", dir / "merges.txt");
+  if (tokenizer->vocab_size() > static_cast<std::size_t>(config.vocab_size)) {
+    throw Error("vocab.json has ids up to " + std::to_string(tokenizer->vocab_size() - 1) +
+                    " but the model only " + std::to_string(config.vocab_size) + " embeddings",
+                Where{.file = (dir / "vocab.json").string(), .key = where.key, .trial = where.trial},
+                "vocab.json, config.json and model.safetensors must come from the same model");
+  }
+  if (tokenizer->pad_id() != config.pad_id) {
+    throw Error("vocab.json's <pad> is id " + std::to_string(tokenizer->pad_id()) +
+                    " but the model's pad_token_id is " + std::to_string(config.pad_id),
+                Where{.file = (dir / "vocab.json").string(), .key = where.key, .trial = where.trial});
+  }
+  const auto max_length = params.integer("model.text.max_length");
+  const auto positions = config.max_positions - config.pad_id - 1;
+  if (max_length < 2 || max_length > positions) {
+    throw Error("must be between 2 and " + std::to_string(positions) + " (RoBERTa's positions), got " +
+                    std::to_string(max_length),
+                Where{.key = "model.text.max_length", .trial = params.trial()});
+  }
+  auto encoder = std::make_shared<RobertaEncoderImpl>(config);
+  try {
+    load_roberta_weights(*encoder, dir / "model.safetensors");
+  } catch (const Error& e) {
+    throw e.within(where);
+  }
+  return {tokenizer, encoder, true};
+}
+
+TextStack lstm_stack(const cir::Params& params, const std::vector<std::string>& training_captions) {
+  auto vocabulary =
+      std::make_shared<WordVocabulary>(training_captions, params.integer("model.lstm.min_count"));
+  LstmOptions options;
+  options.vocab_size = static_cast<std::int64_t>(vocabulary->vocab_size());
+  options.embed = params.integer("model.lstm.embed");
+  options.hidden = params.integer("model.lstm.hidden");
+  options.pad_id = vocabulary->pad_id();
+  return {vocabulary, LstmEncoder(options).ptr(), false};
+}
+
+}  // namespace
+
+TextStack make_text_stack(const cir::Params& params, const std::vector<std::string>& training_captions) {
+  const std::string encoder = params.string("model.text.encoder");
+  if (encoder == "roberta") return roberta_stack(params);
+  if (encoder == "lstm") return lstm_stack(params, training_captions);
+  throw Error("unknown text encoder '" + encoder + "'",
+              Where{.key = "model.text.encoder", .trial = params.trial()}, "use \"roberta\" or \"lstm\"");
+}
+
+}  // namespace cir::model

@@ -1,0 +1,140 @@
+// cir-report as a user runs it: output, exit codes and error messages.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "analysis/figures.hpp"
+#include "tests/analysis/sweeps.hpp"
+
+namespace cir::analysis::testing {
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;  // stdout and stderr
+};
+
+Result cir_report(const std::string& args) {
+  const std::string command = std::string(CIR_REPORT) + " " + args + " 2>&1";
+  Result run;
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.out.append(buffer, n);
+  const int status = pclose(pipe);
+  run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+class Cli : public AnalysisTest {};
+
+TEST_F(Cli, PrintsThePaperTableChosenFromTheSweep) {
+  const fs::path store = write_store(dir_, "gamma0", gamma0_sweep());
+  const Result run = cir_report(store.string() + " --no-figures");
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_NE(run.out.find("### Table 5: initial balance weight γ0 (Shoes)"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("| 1 | **54.25** ± 1.00 (53.63, +0.62) |"), std::string::npos) << run.out;
+}
+
+TEST_F(Cli, FormatsSelectionAndLayoutsFromTheCommandLine) {
+  const fs::path store = write_store(dir_, "gamma0", gamma0_sweep());
+  Result run = cir_report(store.string() + " --format csv --select last --no-paper --no-figures");
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_NE(run.out.find("γ0,group,column,ours_mean"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("1,,r10,46,1,3,,,,1,0"), std::string::npos) << run.out;
+  run = cir_report(store.string() + " --format latex --table generic --no-figures");
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_NE(run.out.find("\\toprule"), std::string::npos);
+  EXPECT_NE(run.out.find("loss.gamma0 & R@1"), std::string::npos) << run.out;
+}
+
+TEST_F(Cli, BadOptionsAreUsageErrors) {
+  const fs::path store = write_store(dir_, "gamma0", gamma0_sweep());
+  Result run = cir_report(store.string() + " --format html");
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.out.find("unknown format 'html'"), std::string::npos) << run.out;
+  run = cir_report(store.string() + " --select best");
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.out.find("best:r10"), std::string::npos) << run.out;
+  run = cir_report(store.string() + " --table table9");
+  EXPECT_EQ(run.code, 2);
+  run = cir_report("");
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.out.find("store is required"), std::string::npos) << run.out;
+  EXPECT_EQ(cir_report("--help").code, 0);
+}
+
+TEST_F(Cli, AMissingStoreSaysWhereStoresComeFrom) {
+  const Result run = cir_report((dir_ / "nope.h5").string());
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.out.find("nope.h5: no such store"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("cir-sweep"), std::string::npos) << run.out;
+  EXPECT_EQ(cir_report(dir_.string()).code, 2);
+}
+
+TEST_F(Cli, AForeignFileIsRefused) {
+  const fs::path text = dir_ / "notes.h5";
+  std::ofstream(text) << "not a store\n";
+  Result run = cir_report(text.string());
+  EXPECT_EQ(run.code, 3) << run.out;
+  EXPECT_NE(run.out.find("notes.h5"), std::string::npos) << run.out;
+  const fs::path other = dir_ / "other.h5";
+  const hid_t file = H5Fcreate(other.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  H5Fclose(file);
+  run = cir_report(other.string());
+  EXPECT_EQ(run.code, 3) << run.out;
+  EXPECT_NE(run.out.find("other.h5"), std::string::npos) << run.out;
+}
+
+TEST_F(Cli, AnEmptyStoreSaysSo) {
+  const Result run = cir_report(write_store(dir_, "empty", std::vector<Planned>{}).string());
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.out.find("the store has no trials yet"), std::string::npos) << run.out;
+}
+
+TEST_F(Cli, ALayoutThatCannotShowTheSweepIsRefused) {
+  const Result run = cir_report(write_store(dir_, "generic", generic_sweep()).string() + " --table table5");
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.out.find("table5 cannot show the swept key 'train.lr'"), std::string::npos) << run.out;
+}
+
+TEST_F(Cli, WritesFiguresNextToTheStoreOrIntoOut) {
+  if (find_program("gnuplot").empty())
+    GTEST_SKIP() << "gnuplot is not installed (Debian package gnuplot-nox)";
+  const fs::path store = write_store(dir_, "gamma0", gamma0_sweep());
+  Result run = cir_report(store.string());
+  EXPECT_EQ(run.code, 0) << run.out;
+  for (const char* name :
+       {"gamma0-loss.svg", "gamma0-loss.png", "gamma0-recall.svg", "gamma0-vs-loss.gamma0.png"}) {
+    EXPECT_TRUE(fs::exists(dir_ / name)) << name;
+    EXPECT_NE(run.out.find("wrote " + (dir_ / name).string()), std::string::npos) << run.out;
+  }
+  run = cir_report(store.string() + " --figures svg --out " + (dir_ / "figs").string());
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_TRUE(fs::exists(dir_ / "figs" / "gamma0-loss.svg"));
+  EXPECT_FALSE(fs::exists(dir_ / "figs" / "gamma0-loss.png"));
+}
+
+TEST_F(Cli, StatusShowsTheProgressOfASweep) {
+  const fs::path store = write_store(dir_, "gamma0", gamma0_sweep());
+  Result run = cir_report("--status " + store.string());
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_NE(run.out.find("Trials: 12 · done 10 · running 1 · pending 0 · failed 1"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("loss is nan at step 12"), std::string::npos) << run.out;
+  EXPECT_FALSE(fs::exists(dir_ / "gamma0-loss.svg"));  // no figures with --status
+  std::vector<Planned> finished = gamma0_sweep();
+  std::erase_if(finished, [](const Planned& p) { return p.status != TrialStatus::done; });
+  fs::create_directories(dir_ / "done");
+  run = cir_report("--watch --interval 0.1 " + write_store(dir_ / "done", "gamma0", finished).string());
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_NE(run.out.find("finished"), std::string::npos) << run.out;
+  EXPECT_EQ(cir_report("--status " + (dir_ / "nope.h5").string()).code, 2);
+}
+
+}  // namespace
+}  // namespace cir::analysis::testing

@@ -1,0 +1,132 @@
+#include "workers/gradient_sync.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+
+namespace cir::workers {
+namespace {
+
+// A small MLP with parameters of several sizes; the same initial weights on
+// every rank.
+struct Net : torch::nn::Module {
+  Net() {
+    torch::manual_seed(42);
+    for (int i = 0; i < 5; ++i)
+      layers.push_back(register_module("fc" + std::to_string(i), torch::nn::Linear(16, 16)));
+    head = register_module("head", torch::nn::Linear(16, 3));
+    unused = register_parameter("unused", torch::ones({4}));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    for (auto& layer : layers) x = torch::tanh(layer->forward(x));
+    return head->forward(x);
+  }
+  std::vector<torch::nn::Linear> layers;
+  torch::nn::Linear head{nullptr};
+  torch::Tensor unused;
+};
+
+// Data that differs between ranks and steps.
+torch::Tensor batch_for(int rank, int step) {
+  torch::manual_seed(1000 + 10 * static_cast<std::uint64_t>(step) + static_cast<std::uint64_t>(rank));
+  return torch::randn({8, 16});
+}
+
+// The reference: backward, then a plain blocking all-reduce of every .grad.
+std::vector<torch::Tensor> plain_gradients(const Comm& comm, Net& net, int step, bool average) {
+  net.zero_grad();
+  net.forward(batch_for(comm.rank(), step)).pow(2).mean().backward();
+  std::vector<torch::Tensor> grads;
+  for (auto& p : net.parameters()) {
+    torch::Tensor g = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+    comm.all_reduce_sum_(g);
+    if (average) g.div_(comm.size());
+    grads.push_back(g);
+  }
+  return grads;
+}
+
+void expect_gradients_equal(Net& net, const std::vector<torch::Tensor>& expected, const std::string& what) {
+  const auto params = net.parameters();
+  ASSERT_EQ(params.size(), expected.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    ASSERT_TRUE(params[i].grad().defined()) << what << " parameter " << i;
+    EXPECT_TRUE(torch::equal(params[i].grad(), expected[i])) << what << " parameter " << i;
+  }
+}
+
+TEST(GradientSync, EqualsAPlainAllReduceBitForBitAtEveryBucketSize) {
+  const Comm comm(MPI_COMM_WORLD);
+  for (std::size_t bucket_bytes : {std::size_t{1}, std::size_t{2000}, kDefaultBucketBytes}) {
+    for (bool average : {true, false}) {
+      Net reference, net;
+      GradientSync sync(comm, net.parameters(), bucket_bytes, average);
+      for (int step = 0; step < 3; ++step) {
+        const auto expected = plain_gradients(comm, reference, step, average);
+        net.zero_grad();
+        net.forward(batch_for(comm.rank(), step)).pow(2).mean().backward();
+        sync.finish();
+        expect_gradients_equal(net, expected,
+                               fmt::format("bucket {} average {} step {}", bucket_bytes, average, step));
+      }
+    }
+  }
+}
+
+TEST(GradientSync, AccumulatesOntoExistingGradientsLikeAutograd) {
+  const Comm comm(MPI_COMM_WORLD);
+  Net reference, net;
+  GradientSync sync(comm, net.parameters(), 4096);
+  // A gradient left over from before (not zeroed): the sum is reduced.
+  for (Net* n : {&reference, &net})
+    for (auto& p : n->parameters()) p.mutable_grad() = torch::full_like(p, 0.5 + comm.rank());
+  reference.forward(batch_for(comm.rank(), 0)).pow(2).mean().backward();
+  std::vector<torch::Tensor> expected;
+  for (auto& p : reference.parameters()) {
+    torch::Tensor g = p.grad().clone();
+    comm.all_reduce_sum_(g);
+    expected.push_back(g.div_(comm.size()));
+  }
+  net.forward(batch_for(comm.rank(), 0)).pow(2).mean().backward();
+  sync.finish();
+  expect_gradients_equal(net, expected, "accumulated");
+}
+
+TEST(GradientSync, StartsBucketsDuringBackward) {
+  const Comm comm(MPI_COMM_WORLD);
+  Net net;
+  const std::size_t n_params = net.parameters().size();
+  GradientSync sync(comm, net.parameters(), 2000);
+  ASSERT_GT(sync.bucket_count(), 3u);
+  net.forward(batch_for(comm.rank(), 0)).sum().backward();
+  sync.finish();
+  const auto& points = sync.launch_points();
+  ASSERT_EQ(points.size(), sync.bucket_count());
+  // All but the bucket holding the unused parameter are started by hooks,
+  // the first long before backward has produced every gradient.
+  EXPECT_LT(points.front(), n_params / 2);
+  EXPECT_LT(points[points.size() - 2], n_params);
+}
+
+TEST(GradientSync, RefusesASecondBackwardBeforeFinish) {
+  const Comm comm(MPI_COMM_WORLD);
+  Net net;
+  GradientSync sync(comm, net.parameters(), 2000);
+  net.forward(batch_for(comm.rank(), 0)).sum().backward();
+  try {
+    net.forward(batch_for(comm.rank(), 1)).sum().backward();
+    FAIL() << "a second backward before finish() must throw";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("finish()"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GradientSync, RefusesNonLeafParameters) {
+  const Comm comm(MPI_COMM_WORLD);
+  torch::Tensor leaf = torch::ones({3}, torch::requires_grad());
+  EXPECT_THROW(GradientSync(comm, {leaf * 2}), Error);
+}
+
+}  // namespace
+}  // namespace cir::workers

@@ -1,0 +1,131 @@
+#include "workers/gradient_sync.hpp"
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace cir::workers {
+
+GradientSync::GradientSync(const Comm& comm, std::vector<torch::Tensor> params, std::size_t bucket_bytes,
+                           bool average)
+    : comm_(comm), average_(average) {
+  for (auto& p : params)
+    if (p.defined() && p.requires_grad()) params_.push_back(std::move(p));
+  bool cuda = false;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].is_leaf())
+      throw Error(fmt::format("GradientSync: parameter {} of shape [{}] is not a leaf tensor", i,
+                              fmt::join(params_[i].sizes(), ", ")),
+                  Where{.rank = comm_.rank()},
+                  "pass the model's parameters(), not tensors computed from them");
+    cuda |= params_[i].is_cuda();
+  }
+#ifndef CIR_WITH_NCCL
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  if (cuda && level < MPI_THREAD_SERIALIZED)
+    throw Error(
+        "GradientSync: CUDA gradients arrive on autograd's device threads, which would call MPI, but MPI "
+        "was initialised without thread support",
+        Where{.rank = comm_.rank()},
+        "build with -DCIR_WITH_NCCL=ON, or initialise MPI with MPI_THREAD_SERIALIZED or higher");
+#endif
+
+  // Reverse registration order, a new bucket when the device or dtype
+  // changes or the current one is full.
+  bucket_of_.resize(params_.size());
+  offset_of_.resize(params_.size());
+  std::vector<torch::TensorOptions> bucket_options;
+  std::vector<std::int64_t> bucket_numel;
+  for (std::size_t k = params_.size(); k-- > 0;) {
+    const torch::Tensor& p = params_[k];
+    const auto bytes = static_cast<std::size_t>(p.numel()) * p.element_size();
+    const bool fits =
+        !buckets_.empty() && bucket_options.back().device() == p.device() &&
+        bucket_options.back().dtype() == p.dtype() &&
+        static_cast<std::size_t>(bucket_numel.back()) * p.element_size() + bytes <= bucket_bytes;
+    if (!fits) {
+      buckets_.emplace_back();
+      bucket_options.push_back(p.options());
+      bucket_numel.push_back(0);
+    }
+    bucket_of_[k] = buckets_.size() - 1;
+    offset_of_[k] = bucket_numel.back();
+    buckets_.back().entries.push_back({k, bucket_numel.back(), p.numel()});
+    bucket_numel.back() += p.numel();
+  }
+  for (std::size_t b = 0; b < buckets_.size(); ++b)
+    buckets_[b].buffer = torch::empty({bucket_numel[b]}, bucket_options[b].requires_grad(false));
+  arrived_.assign(params_.size(), false);
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    hooks_.push_back(
+        params_[i].register_hook([this, i](const torch::Tensor& grad) { on_gradient(i, grad); }));
+}
+
+GradientSync::~GradientSync() {
+  for (std::size_t i = 0; i < params_.size(); ++i) params_[i].remove_hook(hooks_[i]);
+}
+
+void GradientSync::fill(std::size_t param, const torch::Tensor& value) {
+  const torch::Tensor& p = params_[param];
+  buckets_[bucket_of_[param]].buffer.narrow(0, offset_of_[param], p.numel()).view(p.sizes()).copy_(value);
+}
+
+void GradientSync::on_gradient(std::size_t param, const torch::Tensor& grad) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (arrived_[param])
+    throw Error(fmt::format("GradientSync: parameter {} received a second gradient before finish()", param),
+                Where{.rank = comm_.rank()}, "call finish() after every backward pass");
+  arrived_[param] = true;
+  ++arrived_count_;
+  // What AccumulateGrad is about to store: the new gradient, or the sum with
+  // the existing one.
+  torch::NoGradGuard no_grad;
+  const torch::Tensor& existing = params_[param].grad();
+  fill(param, existing.defined() ? existing + grad : grad);
+  ++buckets_[bucket_of_[param]].ready;
+  launch_ready();
+  for (std::size_t b = 0; b < next_launch_; ++b) buckets_[b].pending->test();  // let MPI progress
+}
+
+void GradientSync::launch_ready() {
+  while (next_launch_ < buckets_.size() &&
+         buckets_[next_launch_].ready == buckets_[next_launch_].entries.size()) {
+    Bucket& bucket = buckets_[next_launch_++];
+    bucket.pending = comm_.all_reduce_sum_async(bucket.buffer);
+    launch_points_.push_back(arrived_count_);
+  }
+}
+
+void GradientSync::finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (arrived_[i]) continue;
+    const torch::Tensor& existing = params_[i].grad();
+    fill(i, existing.defined() ? existing : torch::zeros_like(params_[i]));
+    ++buckets_[bucket_of_[i]].ready;
+  }
+  launch_ready();
+  for (Bucket& bucket : buckets_) {
+    bucket.pending->wait();
+    bucket.pending.reset();
+    if (average_) bucket.buffer.div_(comm_.size());
+    for (const Entry& e : bucket.entries) {
+      torch::Tensor& p = params_[e.param];
+      const torch::Tensor reduced = bucket.buffer.narrow(0, e.offset, e.numel).view(p.sizes());
+      if (p.grad().defined())
+        p.mutable_grad().copy_(reduced);
+      else
+        p.mutable_grad() = reduced.clone();
+    }
+    bucket.ready = 0;
+  }
+  arrived_.assign(params_.size(), false);
+  arrived_count_ = 0;
+  next_launch_ = 0;
+  last_launch_points_ = std::move(launch_points_);
+  launch_points_.clear();
+}
+
+}  // namespace cir::workers

@@ -1,0 +1,92 @@
+// Data-parallel gradient synchronisation: bucketed, non-blocking all-reduce
+// started from autograd hooks while backward is still running.
+//
+// Parameters are packed, in reverse registration order (roughly the order in
+// which backward produces their gradients), into buckets of about
+// `bucket_bytes` (one device and dtype each). A hook on every parameter
+// copies the gradient that backward is about to accumulate — the parameter's
+// .grad as it will be after accumulation — into its bucket; when a bucket is
+// complete it is summed over the group without blocking (MPI_Iallreduce for
+// CPU tensors, NCCL on a side stream for CUDA tensors when built with
+// CIR_WITH_NCCL). Buckets are started strictly in bucket order so every rank
+// issues the same collectives in the same order. finish() starts what is
+// left (parameters that got no gradient this step contribute their current
+// .grad or zeros), waits, and writes each parameter's .grad:
+//   .grad = (Σ_ranks .grad) / size   (average = true, the default)
+//   .grad =  Σ_ranks .grad           (average = false)
+// — what a plain all-reduce of every .grad after backward gives (bit for bit
+// on 2 ranks, where a sum has one order; with more ranks MPI may pick
+// another summation order for a bucket than for a single tensor).
+// Average is the right choice with all_gather_rows (see comm.hpp): every
+// rank's gradient is then N times its share of the global loss's gradient.
+//
+// Use: construct once after the model exists; per step, backward() once,
+// then finish(), then the optimiser step. A second backward before finish()
+// is refused (gradient accumulation across steps is not supported).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "workers/comm.hpp"
+
+namespace cir::workers {
+
+inline constexpr std::size_t kDefaultBucketBytes = std::size_t{25} << 20;
+
+class GradientSync {
+ public:
+  // `params` that do not require gradients are ignored; the others must be
+  // leaves. Throws cir::Error otherwise, or when CUDA parameters would need
+  // MPI from autograd's device threads and MPI was not initialised with at
+  // least MPI_THREAD_SERIALIZED (only without NCCL).
+  GradientSync(const Comm& comm, std::vector<torch::Tensor> params,
+               std::size_t bucket_bytes = kDefaultBucketBytes, bool average = true);
+  ~GradientSync();
+  GradientSync(const GradientSync&) = delete;
+  GradientSync& operator=(const GradientSync&) = delete;
+
+  // Completes this step's reduction and writes the gradients (see above).
+  void finish();
+
+  std::size_t bucket_count() const { return buckets_.size(); }
+  // For the last finished step, one entry per bucket in the order they were
+  // started: how many parameter gradients had arrived at that moment. Values
+  // below the parameter count mean the bucket was started during backward.
+  const std::vector<std::size_t>& launch_points() const { return last_launch_points_; }
+
+ private:
+  struct Entry {
+    std::size_t param;
+    std::int64_t offset, numel;
+  };
+  struct Bucket {
+    torch::Tensor buffer;  // flat, the bucket's device and dtype
+    std::vector<Entry> entries;
+    std::size_t ready = 0;
+    std::unique_ptr<PendingOp> pending;
+  };
+
+  void on_gradient(std::size_t param, const torch::Tensor& grad);
+  void fill(std::size_t param, const torch::Tensor& value);
+  void launch_ready();
+
+  Comm comm_;
+  bool average_;
+  std::vector<torch::Tensor> params_;
+  std::vector<unsigned> hooks_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::size_t> bucket_of_;  // parameter → bucket
+  std::vector<std::int64_t> offset_of_;
+  std::vector<bool> arrived_;
+  std::size_t arrived_count_ = 0;
+  std::size_t next_launch_ = 0;
+  std::vector<std::size_t> launch_points_, last_launch_points_;
+  std::mutex mutex_;
+};
+
+}  // namespace cir::workers

@@ -1,0 +1,15 @@
+#include "workers/sync_bn.hpp"
+
+namespace cir::workers {
+
+SyncBatchNormScope::SyncBatchNormScope(const Comm& comm) : previous_(model::batch_norm_reducer()) {
+  if (comm.size() == 1)
+    model::set_batch_norm_reducer({});
+  else
+    model::set_batch_norm_reducer(
+        [comm](const torch::Tensor& t) { return all_reduce_sum_autograd(comm, t); });
+}
+
+SyncBatchNormScope::~SyncBatchNormScope() { model::set_batch_norm_reducer(previous_); }
+
+}  // namespace cir::workers
