@@ -215,13 +215,15 @@ SyntheticOptions SyntheticOptions::from(const cir::Params& params) {
 SyntheticDataset::SyntheticDataset(const SyntheticOptions& options, std::shared_ptr<const ImageSource> images,
                                    std::vector<Triplet> training, std::vector<EvalSplit> splits,
                                    std::vector<Instance> instances, std::vector<TwoCaptions> train_captions,
-                                   std::vector<TwoCaptions> test_captions, std::vector<bool> coarse_test)
+                                   std::vector<TwoCaptions> test_captions, std::vector<bool> coarse_test,
+                                   std::vector<std::int64_t> test_targets)
     : Dataset("synthetic", std::move(images), std::move(training), std::move(splits), options.image_size),
       options_(options),
       instances_(std::move(instances)),
       train_captions_(std::move(train_captions)),
       test_captions_(std::move(test_captions)),
-      coarse_test_(std::move(coarse_test)) {}
+      coarse_test_(std::move(coarse_test)),
+      test_targets_(std::move(test_targets)) {}
 
 std::shared_ptr<SyntheticDataset> make_synthetic(const SyntheticOptions& options) {
   const Generator g(options);
@@ -238,6 +240,7 @@ std::shared_ptr<SyntheticDataset> make_synthetic(const SyntheticOptions& options
   split.name = "test";
   for (std::int64_t i = 0; i < g.pool; ++i) split.gallery.push_back(g.pool + i);
   std::vector<bool> coarse;
+  std::vector<std::int64_t> targets;
   for (int q = 0; q < options.test_queries; ++q) {
     auto d = g.draw(true, static_cast<std::uint32_t>(q));
     Query query;
@@ -254,11 +257,13 @@ std::shared_ptr<SyntheticDataset> make_synthetic(const SyntheticOptions& options
     split.queries.push_back(std::move(query));
     test_captions.push_back(std::move(d.captions));
     coarse.push_back(d.coarse);
+    targets.push_back(d.target);
   }
   auto images = std::make_shared<SyntheticImages>(instances, options.image_size);
-  return std::make_shared<SyntheticDataset>(
-      options, std::move(images), std::move(training), std::vector<EvalSplit>{std::move(split)},
-      std::move(instances), std::move(train_captions), std::move(test_captions), std::move(coarse));
+  return std::make_shared<SyntheticDataset>(options, std::move(images), std::move(training),
+                                            std::vector<EvalSplit>{std::move(split)}, std::move(instances),
+                                            std::move(train_captions), std::move(test_captions),
+                                            std::move(coarse), std::move(targets));
 }
 
 Rgb8 render_instance(const Instance& in, int side) {

@@ -84,13 +84,16 @@ class SyntheticDataset : public Dataset {
   SyntheticDataset(const SyntheticOptions& options, std::shared_ptr<const ImageSource> images,
                    std::vector<Triplet> training, std::vector<EvalSplit> splits,
                    std::vector<Instance> instances, std::vector<TwoCaptions> train_captions,
-                   std::vector<TwoCaptions> test_captions, std::vector<bool> coarse_test);
+                   std::vector<TwoCaptions> test_captions, std::vector<bool> coarse_test,
+                   std::vector<std::int64_t> test_targets);
   const SyntheticOptions& options() const { return options_; }
   const std::vector<Instance>& instances() const { return instances_; }
   // The two captions of training triplet i / test query i.
   const TwoCaptions& train_captions(std::size_t i) const { return train_captions_.at(i); }
   const TwoCaptions& test_captions(std::size_t i) const { return test_captions_.at(i); }
   bool coarse_test_query(std::size_t i) const { return coarse_test_.at(i); }
+  // The image drawn as test query i's target (one of its true matches).
+  std::int64_t labelled_test_target(std::size_t i) const { return test_targets_.at(i); }
   // The training pool is images [0, pool), the test pool [pool, 2·pool).
   std::int64_t pool_size() const { return static_cast<std::int64_t>(instances_.size()) / 2; }
 
@@ -99,6 +102,7 @@ class SyntheticDataset : public Dataset {
   std::vector<Instance> instances_;
   std::vector<TwoCaptions> train_captions_, test_captions_;
   std::vector<bool> coarse_test_;
+  std::vector<std::int64_t> test_targets_;
 };
 
 std::shared_ptr<SyntheticDataset> make_synthetic(const SyntheticOptions& options);

@@ -1,0 +1,321 @@
+#include "datasets/readers.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "datasets/export.hpp"
+#include "datasets/loader.hpp"
+#include "datasets/synthetic.hpp"
+#include "datasets/validate.hpp"
+#include "support.hpp"
+
+namespace cir::datasets {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::params;
+
+std::shared_ptr<SyntheticDataset> synthetic() { return make_synthetic(SyntheticOptions::from(params())); }
+
+ReaderOptions options(const fs::path& root, const std::string& layout = "official") {
+  ReaderOptions o;
+  o.root = root;
+  o.layout = layout;
+  o.image_size = 32;
+  return o;
+}
+
+// The file name without folders and extension: the synthetic id.
+std::string id_of(const ImageSource& images, std::int64_t i) {
+  return fs::path(images.name(i)).stem().string();
+}
+std::string id_of(std::int64_t i) { return fmt::format("syn{:06d}", i); }
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+
+void replace_in(const fs::path& p, const std::string& from, const std::string& to) {
+  auto text = read(p);
+  const auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  text.replace(at, from.size(), to);
+  write(p, text);
+}
+
+class Exported : public ::testing::Test {
+ protected:
+  void export_as(const std::string& format) { export_synthetic(*syn, format, dir.path()); }
+  std::shared_ptr<SyntheticDataset> syn = synthetic();
+  testing::ScratchDir dir{"readers"};
+};
+
+TEST_F(Exported, FashionIqOfficialLayoutReadsBackTheTripletsAndTheValProtocol) {
+  export_as("fashioniq");
+  const auto ds = read_fashioniq(options(dir.path()));
+  // Training on the union: dress (queries 0, 3, …), then shirt, then toptee.
+  ASSERT_EQ(ds->training().size(), syn->training().size());
+  std::vector<std::size_t> order;
+  for (std::size_t s = 0; s < 3; ++s)
+    for (std::size_t q = s; q < syn->training().size(); q += 3) order.push_back(q);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const auto& ours = ds->training()[i];
+    const auto& truth = syn->training()[order[i]];
+    EXPECT_EQ(ours.caption, truth.caption);  // "c1 and c2"
+    EXPECT_EQ(id_of(ds->images(), ours.reference), id_of(truth.reference));
+    EXPECT_EQ(id_of(ds->images(), ours.target), id_of(truth.target));
+  }
+  ASSERT_EQ(ds->splits().size(), 3u);
+  EXPECT_EQ(ds->splits()[0].name, "dress");
+  EXPECT_EQ(ds->splits()[2].name, "toptee");
+  for (std::size_t s = 0; s < 3; ++s) {
+    const auto& split = ds->splits()[s];
+    std::set<std::string> refs_and_targets;
+    for (std::size_t q = s; q < syn->splits()[0].queries.size(); q += 3) {
+      refs_and_targets.insert(id_of(syn->splits()[0].queries[q].reference));
+      refs_and_targets.insert(id_of(syn->labelled_test_target(q)));
+    }
+    EXPECT_EQ(split.gallery.size(), refs_and_targets.size());
+    for (std::size_t k = 0; k < split.queries.size(); ++k) {
+      const auto& query = split.queries[k];
+      const std::size_t q = s + 3 * k;
+      ASSERT_EQ(query.true_matches.size(), 1u);
+      EXPECT_EQ(id_of(ds->images(), split.gallery[query.true_matches[0]]),
+                id_of(syn->labelled_test_target(q)));
+      EXPECT_EQ(split.gallery[query.exclude], query.reference);
+      EXPECT_EQ(query.caption, syn->splits()[0].queries[q].caption);
+    }
+  }
+  // The pixels survive the trip (JPEG for training images, PNG for test ones).
+  const auto png = ds->splits()[0].queries[0].reference;
+  EXPECT_TRUE(torch::allclose(ds->eval_image(png), syn->eval_image(syn->splits()[0].queries[0].reference)));
+  EXPECT_LT((ds->eval_image(ds->training()[0].reference) - syn->eval_image(syn->training()[0].reference))
+                .abs()
+                .mean()
+                .item<float>(),
+            0.1);
+}
+
+TEST_F(Exported, FashionIqSplitProtocolUsesTheWholeValSplit) {
+  export_as("fashioniq");
+  auto o = options(dir.path());
+  o.fashioniq_protocol = "split";
+  const auto ds = read_fashioniq(o);
+  for (const auto& split : ds->splits())
+    EXPECT_EQ(split.gallery.size(), static_cast<std::size_t>(syn->pool_size()));
+}
+
+TEST_F(Exported, FashionIqDerivedLayoutGivesOneOrTwoSamplesPerTriplet) {
+  export_as("fashioniq");
+  auto o = options(dir.path(), "derived");
+  const auto two = read_fashioniq(o);
+  ASSERT_EQ(two->training().size(), 2 * syn->training().size());
+  const auto& c = syn->train_captions(0);
+  EXPECT_EQ(two->training()[0].caption, c.first + " and " + c.second);
+  EXPECT_EQ(two->training()[1].caption, c.second + " and " + c.first);
+  EXPECT_EQ(two->training()[1].target, two->training()[0].target);
+  EXPECT_EQ(two->splits()[0].queries.size(), 2 * ((syn->splits()[0].queries.size() + 2) / 3));
+  o.queries_per_triplet = 1;
+  const auto one = read_fashioniq(o);
+  const auto official = read_fashioniq(options(dir.path()));
+  ASSERT_EQ(one->training().size(), official->training().size());
+  for (std::size_t i = 0; i < one->training().size(); ++i)
+    EXPECT_EQ(one->training()[i].caption, official->training()[i].caption);
+  EXPECT_EQ(one->splits()[1].queries.size(), official->splits()[1].queries.size());
+}
+
+TEST_F(Exported, ShoesReadsBackTripletsGalleryAndQueries) {
+  export_as("shoes");
+  const auto ds = read_shoes(options(dir.path()));
+  ASSERT_EQ(ds->training().size(), syn->training().size());
+  for (std::size_t i = 0; i < ds->training().size(); ++i) {
+    EXPECT_EQ(ds->training()[i].caption, syn->training()[i].caption);
+    EXPECT_EQ(id_of(ds->images(), ds->training()[i].target), id_of(syn->training()[i].target));
+  }
+  ASSERT_EQ(ds->splits().size(), 1u);
+  const auto& split = ds->splits()[0];
+  EXPECT_EQ(split.gallery.size(), static_cast<std::size_t>(syn->pool_size()));
+  ASSERT_EQ(split.queries.size(), syn->splits()[0].queries.size());
+  for (std::size_t q = 0; q < split.queries.size(); ++q) {
+    EXPECT_EQ(id_of(ds->images(), split.gallery[split.queries[q].true_matches.at(0)]),
+              id_of(syn->labelled_test_target(q)));
+    EXPECT_EQ(split.gallery[split.queries[q].exclude], split.queries[q].reference);
+  }
+}
+
+TEST_F(Exported, Fashion200kMakesOneWordPairsAndSeveralTrueMatchesByCaption) {
+  export_as("fashion200k");
+  auto o = options(dir.path());
+  const auto ds = read_fashion200k(o);
+  std::map<std::string, std::string> caption;  // id -> caption
+  for (std::int64_t i = 0; i < syn->images().size(); ++i)
+    caption[id_of(i)] = fashion200k_caption(syn->instances()[i].attributes);
+  ASSERT_GT(ds->training().size(), 10u);
+  for (const auto& t : ds->training()) {
+    const auto from = caption[id_of(ds->images(), t.reference)], to = caption[id_of(ds->images(), t.target)];
+    EXPECT_NE(from, to);
+    EXPECT_EQ(t.caption.rfind("replace ", 0), 0u) << t.caption;
+    EXPECT_LT(id_of(ds->images(), t.reference), id_of(syn->pool_size()));  // training pool only
+  }
+  const auto& split = ds->splits()[0];
+  EXPECT_EQ(split.gallery.size(), static_cast<std::size_t>(syn->pool_size()));
+  ASSERT_GT(split.queries.size(), 5u);
+  for (const auto& q : split.queries) {
+    EXPECT_EQ(q.true_matches.size(), 3u);  // the target and its twins share the caption
+    std::set<std::string> captions;
+    for (auto m : q.true_matches) captions.insert(caption[id_of(ds->images(), split.gallery[m])]);
+    EXPECT_EQ(captions.size(), 1u);
+  }
+  // Another pairs seed draws other pairs; the same seed the same ones.
+  const auto again = read_fashion200k(o);
+  o.pairs_seed = 9;
+  const auto other = read_fashion200k(o);
+  EXPECT_EQ(again->training_captions(), ds->training_captions());
+  EXPECT_NE(other->training_captions(), ds->training_captions());
+}
+
+TEST_F(Exported, MissingImagesStopWithTheListOrAreSkippedAndCounted) {
+  export_as("shoes");
+  const auto gone = dir.path() / "attributedata" / "circle";
+  std::int64_t removed = 0;
+  for (const auto& colour : fs::directory_iterator(gone))
+    for (const auto& f : fs::directory_iterator(colour)) removed += fs::remove(f.path());
+  ASSERT_GT(removed, 0);
+  try {
+    read_shoes(options(dir.path()));
+    FAIL() << "read although images are missing";
+  } catch (const Error& e) {
+    // Shoes names say nothing of the subfolder: a missing image is named by its file name.
+    EXPECT_NE(std::string(e.what()).find("× missing image"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("attributedata/syn"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("data.missing_images"), std::string::npos) << e.what();
+  }
+  auto o = options(dir.path());
+  o.missing_images = "skip";
+  const auto ds = read_shoes(o);
+  const auto& d = ds->dropped();
+  EXPECT_GT(d.images, 0);
+  EXPECT_LE(d.images, removed);  // training images that no triplet uses are not read
+  EXPECT_GT(d.triplets, 0);
+  EXPECT_EQ(ds->training().size() + d.triplets, syn->training().size());
+  EXPECT_EQ(ds->splits()[0].queries.size() + d.queries, syn->splits()[0].queries.size());
+  EXPECT_EQ(ds->splits()[0].gallery.size() + d.gallery, static_cast<std::size_t>(syn->pool_size()));
+  for (const auto& t : ds->training()) {
+    EXPECT_TRUE(fs::exists(ds->images().name(t.reference)));
+    EXPECT_TRUE(fs::exists(ds->images().name(t.target)));
+  }
+  for (const auto& q : ds->splits()[0].queries)
+    for (auto m : q.true_matches) EXPECT_TRUE(fs::exists(ds->images().name(ds->splits()[0].gallery[m])));
+}
+
+TEST_F(Exported, BadIndexEntriesAreErrorsNamingFileAndLine) {
+  export_as("fashioniq");
+  const auto pairs = dir.path() / "captions_pairs" / "fashion_iq-train-cap-shirt.txt";
+  // Line 3: an empty caption; line 4: bytes that are not UTF-8.
+  std::vector<std::string> lines;
+  std::istringstream in(read(pairs));
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  lines[2] = lines[2].substr(0, lines[2].rfind(';') + 1) + "  ";
+  lines[3] = lines[3].substr(0, lines[3].rfind(';') + 1) + "caf\xE9 au lait";
+  std::string broken;
+  for (const auto& line : lines) broken += line + "\n";
+  write(pairs, broken);
+  fs::remove(dir.path() / "captions_pairs" / "fashion_iq-val-cap-toptee.txt");
+  try {
+    read_fashioniq(options(dir.path(), "derived"));
+    FAIL();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(pairs.string() + ":3: bad entry: line: empty caption"), std::string::npos) << what;
+    EXPECT_NE(what.find(pairs.string() + ":4: text not UTF-8"), std::string::npos) << what;
+    EXPECT_NE(what.find("fashion_iq-val-cap-toptee.txt: missing index file"), std::string::npos) << what;
+    EXPECT_NE(what.find("cir-data validate"), std::string::npos) << what;
+  }
+  // An id naming no image in the official layout.
+  replace_in(dir.path() / "captions" / "cap.dress.train.json", "\"syn0000", "\"nosuch0000");
+  try {
+    read_fashioniq(options(dir.path()));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("images/nosuch0000"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(Exported, ValidateListsMissingAndCorruptImagesWithPaths) {
+  export_as("fashioniq");
+  EXPECT_TRUE(validate_folder("fashioniq", options(dir.path()), 2).empty());
+  const auto png =
+      dir.path() / "images" / fmt::format("syn{:06d}.png", syn->splits()[0].queries[0].reference);
+  const auto jpg = dir.path() / "images" / "syn000002.jpg";
+  auto bytes = read(png);
+  write(png, bytes.substr(0, bytes.size() / 2));
+  bytes = read(jpg);
+  write(jpg, bytes.substr(0, bytes.size() - 10));
+  fs::remove(dir.path() / "images" / "syn000001.jpg");
+  for (int threads : {1, 3}) {
+    const auto problems = validate_folder("fashioniq", options(dir.path()), threads);
+    EXPECT_EQ(problems.count(ProblemKind::missing_image), 1u);
+    EXPECT_EQ(problems.count(ProblemKind::bad_image), 2u);
+    const auto text = problems.summary(100);
+    EXPECT_NE(text.find(png.string()), std::string::npos) << text;
+    EXPECT_NE(text.find(jpg.string()), std::string::npos) << text;
+    EXPECT_NE(text.find("syn000001"), std::string::npos) << text;
+  }
+  // Reading succeeds when nothing is missing but the corrupt image fails the
+  // first batch that needs it, naming the file.
+  fs::copy_file(dir.path() / "images" / "syn000000.jpg", dir.path() / "images" / "syn000001.jpg");
+  const auto ds = read_fashioniq(options(dir.path()));
+  std::int64_t corrupt = -1;
+  for (std::int64_t i = 0; i < ds->images().size(); ++i)
+    if (ds->images().name(i) == jpg.string()) corrupt = i;
+  ASSERT_GE(corrupt, 0);
+  try {
+    ds->train_image(corrupt, 0, 0, 0);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.where().file, jpg.string());
+  }
+}
+
+TEST_F(Exported, CirDataValidateExitCodes) {
+  const std::string bin = CIR_DATA_BIN;
+  const auto root = dir.path() / "shoes";
+  const auto log = dir.path() / "out.txt";
+  auto run = [&](const std::string& args) {
+    const int status = std::system((bin + " " + args + " > " + log.string() + " 2>&1").c_str());
+    return WEXITSTATUS(status);
+  };
+  ASSERT_EQ(run("export --format shoes --image-size 32 --attribute-sets 12 --twins 2 --train-queries 20 "
+                "--test-queries 8 " +
+                root.string()),
+            0)
+      << read(log);
+  EXPECT_EQ(run("validate " + root.string() + " --dataset shoes"), 0) << read(log);
+  EXPECT_NE(read(log).find("no problems"), std::string::npos);
+  fs::path image;
+  for (const auto& e : fs::recursive_directory_iterator(root / "attributedata"))
+    if (e.is_regular_file()) image = e.path();
+  write(image, "garbage");
+  EXPECT_EQ(run("validate " + root.string() + " --dataset shoes"), 1);
+  EXPECT_NE(read(log).find(image.string()), std::string::npos) << read(log);
+  EXPECT_NE(read(log).find("1 × unreadable image"), std::string::npos) << read(log);
+  EXPECT_EQ(run("validate " + root.string() + " --dataset nosuch"), 2);
+  EXPECT_EQ(run("validate"), 2);
+  // stats reads the index files only.
+  EXPECT_EQ(run("stats " + root.string() + " --dataset shoes --image-size 32"), 0) << read(log);
+  EXPECT_NE(read(log).find("split test: gallery 24, queries 8"), std::string::npos) << read(log);
+}
+
+}  // namespace
+}  // namespace cir::datasets
