@@ -50,7 +50,7 @@ restarts() { scontrol show job "$1" 2>/dev/null | grep -o 'Restarts=[0-9]*' | cu
 
 # --- 1. preempted mid-sweep, requeued, resumed ---------------------------------
 job=$(sbatch --parsable --ntasks=2 --requeue --open-mode=append --output="$work/job-%j.out" \
-  --chdir="$work" --wrap "bash $source_dir/slurm/run-sweep --launcher 'mpirun -n 2 --oversubscribe' \
+  --chdir="$work" --wrap "exec bash $source_dir/slurm/run-sweep --launcher 'mpirun -n 2 --oversubscribe' \
   --cir-sweep $bin/cir-sweep $spec --store $work/preempted.h5") || fail "sbatch refused the job"
 echo "submitted job $job"
 
@@ -89,7 +89,7 @@ grep -q "all trials done" "$work/job-$job.out" || fail "the log does not say the
 # --- 2. a real failure: not requeued, reason in the log ------------------------
 printf '[sweep]\nname = "bad"\n[train]\nepochs = "many"\n' >"$work/bad.toml"
 bad=$(sbatch --parsable --ntasks=1 --requeue --output="$work/bad-%j.out" --chdir="$work" \
-  --wrap "bash $source_dir/slurm/run-sweep --launcher 'mpirun -n 1' --cir-sweep $bin/cir-sweep $work/bad.toml") ||
+  --wrap "exec bash $source_dir/slurm/run-sweep --launcher 'mpirun -n 1' --cir-sweep $bin/cir-sweep $work/bad.toml") ||
   fail "sbatch refused the bad job"
 for _ in $(seq 240); do
   state="$(job_state "$bad")"
