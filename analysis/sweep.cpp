@@ -114,30 +114,32 @@ TrialParams::TrialParams(const TrialSpec& spec) {
   }
   if (!object.is_object())
     throw Error("the trial's parameters are not a JSON object", Where{.trial = spec.id});
-  for (const auto& [key, value] : object.items()) texts_[key] = value.dump();
+  for (const auto& [key, value] : object.items()) {
+    Value v{.text = value.dump()};
+    if (value.is_number()) v.number = value.get<double>();
+    if (value.is_string()) {
+      v.string = value.get<std::string>();
+      if (*v.string == "inf") v.number = std::numeric_limits<double>::infinity();
+      if (*v.string == "-inf") v.number = -std::numeric_limits<double>::infinity();
+      if (*v.string == "nan") v.number = std::numeric_limits<double>::quiet_NaN();
+    }
+    values_.emplace(key, std::move(v));
+  }
 }
 
 std::string TrialParams::text(const std::string& key) const {
-  auto it = texts_.find(key);
-  return it == texts_.end() ? std::string() : it->second;
+  auto it = values_.find(key);
+  return it == values_.end() ? std::string() : it->second.text;
 }
 
 double TrialParams::number(const std::string& key, double fallback) const {
-  auto it = texts_.find(key);
-  if (it == texts_.end()) return fallback;
-  const nlohmann::json v = nlohmann::json::parse(it->second);
-  if (v.is_number()) return v.get<double>();
-  if (v == "inf") return std::numeric_limits<double>::infinity();
-  if (v == "-inf") return -std::numeric_limits<double>::infinity();
-  if (v == "nan") return std::numeric_limits<double>::quiet_NaN();
-  return fallback;
+  auto it = values_.find(key);
+  return it == values_.end() || !it->second.number ? fallback : *it->second.number;
 }
 
 std::string TrialParams::string(const std::string& key, const std::string& fallback) const {
-  auto it = texts_.find(key);
-  if (it == texts_.end()) return fallback;
-  const nlohmann::json v = nlohmann::json::parse(it->second);
-  return v.is_string() ? v.get<std::string>() : fallback;
+  auto it = values_.find(key);
+  return it == values_.end() || !it->second.string ? fallback : *it->second.string;
 }
 
 std::vector<std::string> swept_keys(const SweepData& sweep) {

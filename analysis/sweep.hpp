@@ -79,7 +79,12 @@ class TrialParams {
   std::string string(const std::string& key, const std::string& fallback) const;
 
  private:
-  std::map<std::string, std::string> texts_{};
+  struct Value {
+    std::string text;                // as JSON
+    std::optional<double> number{};  // numbers and "inf", "-inf", "nan"
+    std::optional<std::string> string{};
+  };
+  std::map<std::string, Value, std::less<>> values_{};
 };
 
 // The swept keys of a sweep: the union of its trials' swept keys, in order

@@ -35,6 +35,11 @@ int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::s
       ->allow_extra_args(false);
   app.add_flag("--dry-run", options.dry_run, "print the trials as a table and exit");
   app.add_option("--store", store, "results store path (default: sweep.store, or results/<name>.h5)");
+  std::string requeue_cause;
+  app.add_option("--count-requeue", requeue_cause,
+                 "for slurm/run-sweep: count a stop (timeout or preemption) in the store and exit 0 "
+                 "if the job may be requeued, 1 if sweep.max_requeues timeouts are spent")
+      ->check(CLI::IsMember({"timeout", "preemption"}));
   app.add_flag("--force-new-spec", options.force_new_spec,
                "resume a store whose spec changed, keeping the trials still in the spec");
   app.footer(
@@ -51,6 +56,7 @@ int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::s
   }
   if (!store.empty()) options.store = store;
 
+  if (!requeue_cause.empty()) return count_requeue(options, requeue_cause);
   if (options.dry_run) {
     try {
       SweepSpec spec = load_spec(options.spec, options.sets);

@@ -72,6 +72,45 @@ Setup decode(const std::string& text) {
   return setup;
 }
 
+}  // namespace
+
+store::SweepHeader sweep_header(const SweepSpec& spec) {
+  store::SweepHeader header;
+  header.sweep = spec.name;
+  header.spec_text = resolved_text(spec);
+  header.spec_digest = sha256_hex(header.spec_text);
+  header.cir_version = CIR_VERSION;
+  return header;
+}
+
+int count_requeue(const SweepOptions& options, const std::string& cause) {
+  try {
+    if (cause != "timeout" && cause != "preemption") {
+      throw Error("--count-requeue takes 'timeout' or 'preemption', not '" + cause + "'");
+    }
+    SweepSpec spec = load_spec(options.spec, options.sets);
+    if (options.store) spec.store = *options.store;
+    store::Writer writer = store::Writer::open(spec.store, sweep_header(spec),
+                                               store::OpenOptions{.force_new_spec = options.force_new_spec});
+    const bool timeout = cause == "timeout";
+    const std::int64_t count = writer.count_requeue(timeout);
+    writer.flush();
+    if (timeout && count > spec.max_requeues) {
+      log::warn("sweep {}: timeout {} exceeds sweep.max_requeues = {}; not requeueing", spec.name, count,
+                spec.max_requeues);
+      return 1;
+    }
+    log::info("sweep {}: {} {}{}; requeue allowed", spec.name, cause, count,
+              timeout ? fmt::format(" of at most {}", spec.max_requeues) : std::string());
+    return 0;
+  } catch (const Error& e) {
+    log::error("{}", e.what());
+    return static_cast<int>(e.code());
+  }
+}
+
+namespace {
+
 // Rank 0: the spec, its trials and the store. Errors become the setup's code.
 Setup prepare(const SweepOptions& options, int world_size, std::optional<store::Writer>& writer) {
   Setup setup;
@@ -87,12 +126,7 @@ Setup prepare(const SweepOptions& options, int world_size, std::optional<store::
                   fmt::format("run with mpirun -n {} (or a multiple), or lower ranks_per_trial",
                               spec.ranks_per_trial));
     setup.checkpoint_root = (spec.store.parent_path() / spec.store.stem() / "checkpoints").string();
-    store::SweepHeader header;
-    header.sweep = spec.name;
-    header.spec_text = resolved_text(spec);
-    header.spec_digest = sha256_hex(header.spec_text);
-    header.cir_version = CIR_VERSION;
-    writer.emplace(store::Writer::open(spec.store, header,
+    writer.emplace(store::Writer::open(spec.store, sweep_header(spec),
                                        store::OpenOptions{.force_new_spec = options.force_new_spec}));
     writer->add_trials(setup.trials);
     writer->flush();

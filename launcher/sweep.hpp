@@ -8,11 +8,22 @@
 #include <string>
 
 #include "launcher/cli.hpp"
+#include "launcher/spec.hpp"
+#include "store/store.hpp"
 
 namespace cir::launcher {
 
 // Initialises MPI (MPI_THREAD_MULTIPLE), runs the sweep, finalises MPI and
 // returns the exit code every rank agrees on.
 int run_sweep(const SweepOptions& options, const RunnerFactory& factory);
+
+// The store header of a spec: its name, resolved text and digest.
+store::SweepHeader sweep_header(const SweepSpec& spec);
+
+// `cir-sweep SPEC --count-requeue timeout|preemption` (no MPI): counts one
+// stop of a Slurm job of the sweep in its store and returns 0 when the job
+// may be requeued (always after a preemption; after a timeout while the
+// count is at most sweep.max_requeues), 1 when not, or an error's exit code.
+int count_requeue(const SweepOptions& options, const std::string& cause);
 
 }  // namespace cir::launcher

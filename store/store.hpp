@@ -23,6 +23,9 @@ struct SweepHeader {
   std::string spec_digest;  // sha256_hex of spec_text's canonical form
   std::string cir_version;
   double created = 0.0, updated = 0.0;  // unix seconds
+  // How often a Slurm job of this sweep stopped and asked to be requeued, by
+  // cause (slurm/run-sweep bounds the timeouts by sweep.max_requeues).
+  std::int64_t requeues_timeout = 0, requeues_preemption = 0;
 };
 
 // A trial's row in /trials.
@@ -78,6 +81,10 @@ class Writer {
   // epoch and drops the later ones; one above it (a gap) throws cir::Error.
   // Split names have 1 to 16 characters.
   void append_epoch(const EpochRecord& record);
+  // Counts one stop of a Slurm job of this sweep that asks to be requeued
+  // (at its time limit when `timeout`, else a preemption) and returns the
+  // new count of that cause. Kept across reruns and --force-new-spec.
+  std::int64_t count_requeue(bool timeout);
   // Drops the rows of epochs >= epoch (a resumed trial re-runs them).
   void truncate(const std::string& trial_id, std::int32_t epoch);
 

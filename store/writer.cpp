@@ -200,9 +200,11 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
                   ExitCode::store_refused);
     }
     log::warn("{}: the spec changed; keeping the trials that are still in it:{}", path.string(), listed);
-    const double created = snapshot.header.created;
+    const SweepHeader kept = snapshot.header;
     snapshot.header = header;
-    snapshot.header.created = created;
+    snapshot.header.created = kept.created;
+    snapshot.header.requeues_timeout = kept.requeues_timeout;
+    snapshot.header.requeues_preemption = kept.requeues_preemption;
     // Nothing is written until add_trials() has dropped the trials that are
     // not in the new spec: the store never holds the new header with them.
     impl->prune_on_add = true;
@@ -212,6 +214,14 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
   }
   impl->reindex();
   return Writer(std::move(impl));
+}
+
+std::int64_t Writer::count_requeue(bool timeout) {
+  SweepHeader& header = impl_->snapshot.header;
+  std::int64_t& count = timeout ? header.requeues_timeout : header.requeues_preemption;
+  ++count;
+  impl_->dirty = true;
+  return count;
 }
 
 void Writer::add_trials(const std::vector<TrialSpec>& trials) {
