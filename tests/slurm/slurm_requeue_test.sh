@@ -32,8 +32,14 @@ fail() {
   exit 1
 }
 
-# A port of our own per run, so a leftover cluster cannot answer for us.
-export CIR_SLURM_PORT=$((20000 + RANDOM % 20000))
+# Ports of our own per run (slurmctld and slurmd: two in a row), below the
+# kernel's ephemeral range so no client socket holds them, and free now.
+port_free() { ! ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .; }
+for _ in $(seq 50); do
+  CIR_SLURM_PORT=$((20000 + RANDOM % 12000))
+  port_free "$CIR_SLURM_PORT" && port_free $((CIR_SLURM_PORT + 1)) && break
+done
+export CIR_SLURM_PORT
 "$source_dir/slurm/test-cluster/start" "$cluster" || fail "the test cluster did not start"
 export SLURM_CONF="$cluster/slurm.conf"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -11,7 +11,9 @@ namespace {
 using namespace cir::trainer_test;
 
 constexpr const char* kSweepTable = "ranks_per_trial = 1\nseeds = [0, 1]\n";
-const std::vector<std::string> kLonger = {"--set", "train.epochs=3"};
+// Long enough that the stop lands mid-sweep even on an idle machine, where an
+// epoch of the tiny preset takes ~0.2 s and store commits coalesce over 1 s.
+const std::vector<std::string> kLonger = {"--set", "train.epochs=10"};
 
 std::size_t rows_so_far(const Sweep& sweep) {
   try {
@@ -25,7 +27,7 @@ TEST(TrainerResume, StopThenRerunGivesTheRowsOfAnUninterruptedRun) {
   const Sweep reference = tiny_sweep("resume-reference", kSweepTable);
   ASSERT_EQ(run_sweep(reference, 2, kLonger), 0) << read_log(reference);
   const auto expected = store_rows(reference);
-  ASSERT_EQ(expected.size(), 6u);
+  ASSERT_EQ(expected.size(), 20u);
 
   const Sweep stopped = tiny_sweep("resume-stopped", kSweepTable);
   const pid_t pid = start_sweep(stopped, 2, kLonger, "first.log");
