@@ -41,20 +41,18 @@ std::int64_t as_integer(const nlohmann::json& value, const std::string& trial, s
 
 }  // namespace
 
-Params::Params(std::string_view params_json, std::string trial) : impl_(new Impl), trial_(std::move(trial)) {
+Params::Params(std::string_view params_json, std::string trial)
+    : impl_(std::make_unique<Impl>()), trial_(std::move(trial)) {
   try {
     impl_->object = nlohmann::json::parse(params_json);
   } catch (const nlohmann::json::exception& e) {
-    delete impl_;
     throw Error(std::string("trial parameters are not valid JSON: ") + e.what(), Where{.trial = trial_});
   }
-  if (!impl_->object.is_object()) {
-    delete impl_;
+  if (!impl_->object.is_object())
     throw Error("trial parameters must be a JSON object", Where{.trial = trial_});
-  }
 }
 
-Params::Params(const Params& other) : impl_(new Impl(*other.impl_)), trial_(other.trial_) {}
+Params::Params(const Params& other) : impl_(std::make_unique<Impl>(*other.impl_)), trial_(other.trial_) {}
 
 Params& Params::operator=(const Params& other) {
   if (this != &other) {
@@ -64,7 +62,7 @@ Params& Params::operator=(const Params& other) {
   return *this;
 }
 
-Params::~Params() { delete impl_; }
+Params::~Params() = default;
 
 bool Params::has(std::string_view key) const { return impl_->object.contains(key); }
 

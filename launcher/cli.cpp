@@ -59,8 +59,7 @@ int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::s
   if (!requeue_cause.empty()) return count_requeue(options, requeue_cause);
   if (options.dry_run) {
     try {
-      SweepSpec spec = load_spec(options.spec, options.sets);
-      if (options.store) spec.store = *options.store;
+      SweepSpec spec = load_spec(options);
       std::fputs(trial_table(spec, expand(spec)).c_str(), stdout);
       return 0;
     } catch (const Error& e) {

@@ -74,6 +74,12 @@ Setup decode(const std::string& text) {
 
 }  // namespace
 
+SweepSpec load_spec(const SweepOptions& options) {
+  SweepSpec spec = load_spec(options.spec, options.sets);
+  if (options.store) spec.store = *options.store;
+  return spec;
+}
+
 store::SweepHeader sweep_header(const SweepSpec& spec) {
   store::SweepHeader header;
   header.sweep = spec.name;
@@ -88,8 +94,7 @@ int count_requeue(const SweepOptions& options, const std::string& cause) {
     if (cause != "timeout" && cause != "preemption") {
       throw Error("--count-requeue takes 'timeout' or 'preemption', not '" + cause + "'");
     }
-    SweepSpec spec = load_spec(options.spec, options.sets);
-    if (options.store) spec.store = *options.store;
+    SweepSpec spec = load_spec(options);
     store::Writer writer = store::Writer::open(spec.store, sweep_header(spec),
                                                store::OpenOptions{.force_new_spec = options.force_new_spec});
     const bool timeout = cause == "timeout";
@@ -115,8 +120,7 @@ namespace {
 Setup prepare(const SweepOptions& options, int world_size, std::optional<store::Writer>& writer) {
   Setup setup;
   try {
-    SweepSpec spec = load_spec(options.spec, options.sets);
-    if (options.store) spec.store = *options.store;
+    SweepSpec spec = load_spec(options);
     setup.trials = expand(spec);
     setup.ranks_per_trial = spec.ranks_per_trial;
     if (world_size < spec.ranks_per_trial)

@@ -17,6 +17,9 @@ namespace cir::launcher {
 // returns the exit code every rank agrees on.
 int run_sweep(const SweepOptions& options, const RunnerFactory& factory);
 
+// The spec of a command line: its file with the --set overrides and --store.
+SweepSpec load_spec(const SweepOptions& options);
+
 // The store header of a spec: its name, resolved text and digest.
 store::SweepHeader sweep_header(const SweepSpec& spec);
 
