@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "common/error.hpp"
+#include "common/fault.hpp"
 #include "common/log.hpp"
 #include "store/hdf5.hpp"
 #include "store/lock_file.hpp"
@@ -47,6 +48,7 @@ void replace_file(const fs::path& path, Write write) {
     fs::remove(tmp, ignored);
     throw;
   }
+  fault_point("store.commit");
   const int fd = open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw_io("cannot open the store's temporary file to fsync it", tmp);
   if (fsync(fd) != 0) {

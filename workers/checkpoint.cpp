@@ -12,6 +12,7 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
+#include "common/fault.hpp"
 #include "common/log.hpp"
 #include "model/io/safetensors.hpp"
 
@@ -136,6 +137,7 @@ std::string CheckpointDir::save(const nlohmann::json& state,
   model::NamedTensors named;
   for (const auto& [key, tensor] : tensors) named.emplace_back(key, tensor.detach());
   model::write_safetensors(tmp / kTensorsFile, named);  // written, fsynced, renamed
+  fault_point("checkpoint.write");
   const std::vector<char> bytes = read_all(tmp / kTensorsFile);
   const nlohmann::json meta = {{"format", kFormat},
                                {"state", state},

@@ -1,8 +1,15 @@
 // cir-sweep with the real trainer on 2 ranks: every epoch of every trial
-// reaches the store with its losses and recalls, and a trial whose loss
-// blows up is recorded as diverged while the others finish.
-#include <cmath>
+// reaches the store with its losses and recalls, a trial whose loss blows up
+// is recorded as diverged, and one with an unreadable image as failed, while
+// the others finish.
+#include <fmt/format.h>
 
+#include <cmath>
+#include <set>
+
+#include "common/rng.hpp"
+#include "datasets/export.hpp"
+#include "datasets/synthetic.hpp"
 #include "tests/workers/trainer_sweep.hpp"
 
 namespace {
@@ -46,6 +53,75 @@ TEST(TrainerOutcomes, EveryEpochReachesTheStoreAndADivergingTrialIsRecorded) {
   }
   EXPECT_EQ(done, 1);
   EXPECT_EQ(diverged, 1);
+}
+
+// The tiny preset's synthetic data, as the generator makes it.
+std::shared_ptr<cir::datasets::SyntheticDataset> tiny_synthetic() {
+  cir::datasets::SyntheticOptions options;
+  options.attribute_sets = 8;
+  options.twins = 2;
+  options.train_queries = 48;
+  options.test_queries = 24;
+  options.image_size = 32;
+  return cir::datasets::make_synthetic(options);
+}
+
+// A training image that rank 1 of 2 reads in the first step of epoch 0 and
+// rank 0 does not (global batch 8: rank 0 takes positions 0-3 of the epoch's
+// order, rank 1 positions 4-7), so that only one rank of the group fails.
+std::int64_t image_only_rank_1_reads(const cir::datasets::Dataset& dataset, std::uint64_t seed) {
+  const auto& training = dataset.training();
+  const auto order = cir::CounterRng(seed, cir::purpose::data_order, 0)
+                         .permutation(static_cast<std::int64_t>(training.size()));
+  std::set<std::int64_t> rank_0;
+  for (int p = 0; p < 4; ++p) rank_0.insert({training[order[p]].reference, training[order[p]].target});
+  for (int p = 4; p < 8; ++p) {
+    for (const std::int64_t image : {training[order[p]].reference, training[order[p]].target}) {
+      if (rank_0.count(image) == 0) return image;
+    }
+  }
+  ADD_FAILURE() << "every image of rank 1's first slice is also in rank 0's";
+  return training[order[4]].reference;
+}
+
+TEST(TrainerOutcomes, ATrialWithAnUnreadableImageFailsNamingItAndTheOthersFinish) {
+  namespace fs = std::filesystem;
+  // One Shoes folder as exported, and a copy with one training image cut in
+  // half; each trial of the sweep reads one of them, on a group of 2 ranks.
+  const fs::path data = fs::path(::testing::TempDir()) / ("cir-trainer-shoes-" + std::to_string(getpid()));
+  fs::remove_all(data);
+  const auto synthetic = tiny_synthetic();
+  cir::datasets::export_synthetic(*synthetic, "shoes", data / "good");
+  cir::datasets::export_synthetic(*synthetic, "shoes", data / "bad");
+  const std::string name = fmt::format("syn{:06d}.jpg", image_only_rank_1_reads(*synthetic, 0));
+  fs::path broken;
+  for (const auto& entry : fs::recursive_directory_iterator(data / "bad"))
+    if (entry.path().filename() == name) broken = entry.path();
+  ASSERT_FALSE(broken.empty()) << name << " was not exported";
+  fs::resize_file(broken, fs::file_size(broken) / 2);
+
+  const Sweep sweep = tiny_sweep("images", "ranks_per_trial = 2\n",
+                                 fmt::format("\n[grid]\n\"data.root\" = [\"{}\", \"{}\"]\n",
+                                             (data / "bad").string(), (data / "good").string()));
+  const int code = run_sweep(sweep, 2, {"--set", "data.dataset=shoes"});
+  ASSERT_EQ(code, 4) << "exit code 4 = finished with failed or diverged trials\n" << read_log(sweep);
+
+  const auto reader = cir::store::Reader::open(sweep.store());
+  ASSERT_EQ(reader.trials().size(), 2u);
+  for (const auto& trial : reader.trials()) {
+    if (trial.spec.params_json.find((data / "bad").string()) != std::string::npos) {
+      EXPECT_EQ(trial.status, cir::TrialStatus::failed) << trial.error;
+      EXPECT_NE(trial.error.find(broken.string()), std::string::npos)
+          << "the error names the file: " << trial.error;
+      EXPECT_NE(trial.error.find("rank 1"), std::string::npos)
+          << "the error names the rank that read it: " << trial.error;
+      EXPECT_EQ(trial.epochs_done, 0);
+    } else {
+      EXPECT_EQ(trial.status, cir::TrialStatus::done) << trial.error;
+      EXPECT_EQ(reader.epochs(trial.spec.id).size(), 2u) << "every epoch of the good trial";
+    }
+  }
+  fs::remove_all(data);
 }
 
 }  // namespace

@@ -89,11 +89,22 @@ inline Sweep tiny_sweep(const std::string& folder, const std::string& sweep_tabl
   return sweep;
 }
 
+// How start_sweep starts mpirun.
+struct Launch {
+  std::string fault;         // CIR_FAULT for every rank (common/fault.hpp); empty: unset
+  bool own_session = false;  // mpirun leads a new session (whose id is its pid), which holds its ranks
+};
+
 // Starts `mpirun -n ranks cir-sweep SPEC args…` in the
 // sweep's folder (so results/ lands there) with its output in dir/<log>;
 // returns mpirun's pid.
 inline pid_t start_sweep(const Sweep& sweep, int ranks, const std::vector<std::string>& args,
-                         const std::string& log) {
+                         const std::string& log, const Launch& launch = {}) {
+  if (launch.fault.empty()) {
+    unsetenv("CIR_FAULT");
+  } else {
+    setenv("CIR_FAULT", launch.fault.c_str(), 1);
+  }
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
   // Ranks waiting in a collective yield the core instead of spinning: on a
@@ -111,8 +122,12 @@ inline pid_t start_sweep(const Sweep& sweep, int ranks, const std::vector<std::s
   posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   posix_spawn_file_actions_addchdir_np(&actions, sweep.dir.c_str());
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  if (launch.own_session) posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
   pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, "mpirun", &actions, nullptr, pointers.data(), environ);
+  const int rc = posix_spawnp(&pid, "mpirun", &actions, &attributes, pointers.data(), environ);
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   EXPECT_EQ(rc, 0) << "cannot start mpirun";
   return pid;
