@@ -107,6 +107,27 @@ TEST_F(Exported, FashionIqOfficialLayoutReadsBackTheTripletsAndTheValProtocol) {
             0.1);
 }
 
+TEST_F(Exported, RealDatasetsKeepTheReferenceFlipOfTrainingImages) {
+  // The same synthetic pictures read as FashionIQ files: about half the
+  // training draws show the shape mirrored to the other side.
+  export_as("fashioniq");
+  const auto ds = read_fashioniq(options(dir.path()));
+  EXPECT_EQ(ds->mirroring(), Mirroring::allowed);
+  int drawn = 0, mirrored = 0;
+  for (std::size_t t = 0; t < ds->training().size(); ++t) {
+    const auto image = ds->training()[t].reference;
+    const auto number = std::stoll(id_of(ds->images(), image).substr(3));
+    const bool left = syn->instances().at(number).attributes.position % 2 == 0;
+    for (std::int64_t epoch = 0; epoch < 4; ++epoch) {
+      const auto [x, y] = testing::shape_centre(ds->train_image(image, 5, epoch, 2 * t));
+      mirrored += (x < 0.5) != left;
+      ++drawn;
+    }
+  }
+  EXPECT_GT(mirrored, drawn * 3 / 10) << drawn << " draws";
+  EXPECT_LT(mirrored, drawn * 7 / 10) << drawn << " draws";
+}
+
 TEST_F(Exported, FashionIqSplitProtocolUsesTheWholeValSplit) {
   export_as("fashioniq");
   auto o = options(dir.path());
