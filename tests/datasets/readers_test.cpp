@@ -338,5 +338,20 @@ TEST_F(Exported, CirDataValidateExitCodes) {
   EXPECT_NE(read(log).find("split test: gallery 24, queries 8"), std::string::npos) << read(log);
 }
 
+TEST(Stats, ChanceLevelIsTheRecallOfARandomRanking) {
+  // Gallery of 20: one query with 1 true match and its reference left out
+  // (R@1 = 1/19, R@10 = 10/19), one with 2 true matches (R@1 = 2/20,
+  // R@10 = 1 - C(18,10)/C(20,10) = 1 - 90/380).
+  EvalSplit split;
+  split.name = "test";
+  for (std::int64_t i = 0; i < 20; ++i) split.gallery.push_back(i);
+  split.queries.push_back({.reference = 0, .caption = "a", .true_matches = {4}, .exclude = 0});
+  split.queries.push_back({.reference = 30, .caption = "b", .true_matches = {5, 6}, .exclude = -1});
+  const Dataset ds("tiny", synthetic()->image_source(), {}, {split}, 32);
+  const auto stats = describe_stats(ds);
+  EXPECT_NE(stats.find("Recall@1/10/50 of a random ranking: 7.63 / 64.47 / 100.00"), std::string::npos)
+      << stats;
+}
+
 }  // namespace
 }  // namespace cir::datasets
