@@ -23,12 +23,13 @@ Decoded FileImageSource::load(std::int64_t image,
 }
 
 Dataset::Dataset(std::string name, std::shared_ptr<const ImageSource> images, std::vector<Triplet> training,
-                 std::vector<EvalSplit> splits, int image_size)
+                 std::vector<EvalSplit> splits, int image_size, Mirroring mirroring)
     : name_(std::move(name)),
       images_(std::move(images)),
       training_(std::move(training)),
       splits_(std::move(splits)),
-      image_size_(image_size) {
+      image_size_(image_size),
+      mirroring_(mirroring) {
   if (image_size_ < 8)
     throw Error(fmt::format("image size {} px is too small (8 at least)", image_size_),
                 Where{.key = "data.image_size"});
@@ -60,7 +61,7 @@ void Dataset::train_image_into(std::int64_t image, std::uint64_t seed, std::int6
   const int side = image_size_;
   Augmentation a;
   const Decoded d = images_->load(image, [&](ImageSize full) {
-    a = draw_augmentation(full, rng);
+    a = draw_augmentation(full, rng, mirroring_);
     return needed_scale(a.box, side);
   });
   resample_normalise(d, a.box, side, a.flip, out);

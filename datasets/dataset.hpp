@@ -18,6 +18,7 @@
 
 #include "common/params.hpp"
 #include "datasets/image.hpp"
+#include "datasets/transforms.hpp"
 
 namespace cir::datasets {
 
@@ -77,7 +78,7 @@ class FileImageSource : public ImageSource {
 class Dataset {
  public:
   Dataset(std::string name, std::shared_ptr<const ImageSource> images, std::vector<Triplet> training,
-          std::vector<EvalSplit> splits, int image_size);
+          std::vector<EvalSplit> splits, int image_size, Mirroring mirroring = Mirroring::allowed);
 
   const std::string& name() const { return name_; }
   const ImageSource& images() const { return *images_; }
@@ -85,6 +86,7 @@ class Dataset {
   const std::vector<Triplet>& training() const { return training_; }
   const std::vector<EvalSplit>& splits() const { return splits_; }
   int image_size() const { return image_size_; }
+  Mirroring mirroring() const { return mirroring_; }
 
   // The captions of the training triplets, in triplet order (the LSTM's
   // vocabulary is built from them).
@@ -101,7 +103,7 @@ class Dataset {
 
   // Image `image` through the training transforms, keyed by (seed, epoch,
   // stream): the loader uses stream 2·triplet for the reference and
-  // 2·triplet + 1 for the target.
+  // 2·triplet + 1 for the target. Mirrored only where mirroring() allows.
   torch::Tensor train_image(std::int64_t image, std::uint64_t seed, std::int64_t epoch,
                             std::int64_t stream) const;
   void train_image_into(std::int64_t image, std::uint64_t seed, std::int64_t epoch, std::int64_t stream,
@@ -113,6 +115,7 @@ class Dataset {
   std::vector<Triplet> training_;
   std::vector<EvalSplit> splits_;
   int image_size_;
+  Mirroring mirroring_;
   Dropped dropped_;
 };
 

@@ -702,7 +702,7 @@ std::shared_ptr<Dataset> finish(Scan scan, const ReaderOptions& o) {
       "queries, {} gallery images; results are not on the full protocol",
       o.root.string(), dropped.images, dropped.triplets, dropped.queries, dropped.gallery);
   auto out = std::make_shared<Dataset>(ds.name(), ds.image_source(), std::move(training), std::move(splits),
-                                       ds.image_size());
+                                       ds.image_size(), ds.mirroring());
   out->set_dropped(dropped);
   return out;
 }

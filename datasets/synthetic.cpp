@@ -217,7 +217,8 @@ SyntheticDataset::SyntheticDataset(const SyntheticOptions& options, std::shared_
                                    std::vector<Instance> instances, std::vector<TwoCaptions> train_captions,
                                    std::vector<TwoCaptions> test_captions, std::vector<bool> coarse_test,
                                    std::vector<std::int64_t> test_targets)
-    : Dataset("synthetic", std::move(images), std::move(training), std::move(splits), options.image_size),
+    : Dataset("synthetic", std::move(images), std::move(training), std::move(splits), options.image_size,
+              Mirroring::forbidden),
       options_(options),
       instances_(std::move(instances)),
       train_captions_(std::move(train_captions)),

@@ -54,7 +54,7 @@ Coefficients coefficients(double in0, double in1, int in_size, int out_size) {
 
 }  // namespace
 
-Augmentation draw_augmentation(ImageSize full, const CounterRng& rng) {
+Augmentation draw_augmentation(ImageSize full, const CounterRng& rng, Mirroring mirroring) {
   const double width = full.width, height = full.height, area = width * height;
   const double log_lo = std::log(3.0 / 4.0), log_hi = std::log(4.0 / 3.0);
   Augmentation a;
@@ -86,7 +86,7 @@ Augmentation draw_augmentation(ImageSize full, const CounterRng& rng) {
     a.box = {static_cast<double>(j), static_cast<double>(i), static_cast<double>(j + w),
              static_cast<double>(i + h)};
   }
-  a.flip = rng.uniform_at(40) < 0.5f;
+  a.flip = mirroring == Mirroring::allowed && rng.uniform_at(40) < 0.5f;
   return a;
 }
 

@@ -1,6 +1,7 @@
 // The image transforms of REFERENCE.md "Training set-up":
 //   train: RandomResizedCrop(S, scale 0.75–1.33 as the reference writes it,
-//          ratio 3/4–4/3) + horizontal flip (p = 0.5);
+//          ratio 3/4–4/3) + horizontal flip (p = 0.5) where the dataset
+//          allows mirroring;
 //   eval:  resize to S x S;
 // both normalised with the ImageNet mean and std, giving float [3, S, S].
 // Every random choice of a sample comes from one counter-based stream
@@ -21,6 +22,12 @@ struct CropBox {
   double height() const { return y1 - y0; }
 };
 
+// Whether the training transform may mirror a dataset's images. The real
+// datasets' texts hold for a mirrored product photo, so they keep the
+// reference's horizontal flip; the synthetic texts name left and right, and
+// a mirrored image would contradict them.
+enum class Mirroring { allowed, forbidden };
+
 struct Augmentation {
   CropBox box;
   bool flip = false;
@@ -33,8 +40,9 @@ inline constexpr float kImageNetStd[3] = {0.229f, 0.224f, 0.225f};
 // torchvision's RandomResizedCrop.get_params (ten tries at an area fraction
 // in [0.75, 1.33] and a log-uniform aspect ratio in [3/4, 4/3], then the
 // central fallback) and a coin for the flip, drawn from `rng`: values 4k …
-// 4k+3 of the stream serve try k, value 40 the flip.
-Augmentation draw_augmentation(ImageSize full, const CounterRng& rng);
+// 4k+3 of the stream serve try k, value 40 the flip. With
+// Mirroring::forbidden the flip is always off and the crop is the same.
+Augmentation draw_augmentation(ImageSize full, const CounterRng& rng, Mirroring mirroring);
 
 // The whole image.
 CropBox whole(ImageSize full);

@@ -61,6 +61,22 @@ double words(const std::string& s) {
   return n;
 }
 
+// The Recall@K a random ranking scores on average (percent): the chance
+// that at least one of a query's m true matches lands in the top k of the
+// n gallery images it ranks.
+double chance_recall(const EvalSplit& split, int k) {
+  if (split.queries.empty()) return 0;
+  double sum = 0;
+  for (const auto& q : split.queries) {
+    const double n = static_cast<double>(split.gallery.size()) - (q.exclude >= 0 ? 1 : 0);
+    const double m = static_cast<double>(q.true_matches.size());
+    double miss = 1;  // none of the m among the first k
+    for (int i = 0; i < k && miss > 0; ++i) miss *= std::max(0.0, (n - m - i) / (n - i));
+    sum += 1 - miss;
+  }
+  return 100 * sum / static_cast<double>(split.queries.size());
+}
+
 }  // namespace
 
 std::string describe_stats(const Dataset& ds) {
@@ -76,9 +92,11 @@ std::string describe_stats(const Dataset& ds) {
       matches.add(static_cast<double>(q.true_matches.size()));
       query_words.add(words(q.caption));
     }
-    out +=
-        fmt::format("split {}: gallery {}, queries {}\n  true matches per query: {}\n  caption words: {}\n",
-                    s.name, s.gallery.size(), s.queries.size(), matches.text(), query_words.text());
+    out += fmt::format(
+        "split {}: gallery {}, queries {}\n  true matches per query: {}\n  caption words: {}\n"
+        "  Recall@1/10/50 of a random ranking: {:.2f} / {:.2f} / {:.2f}\n",
+        s.name, s.gallery.size(), s.queries.size(), matches.text(), query_words.text(), chance_recall(s, 1),
+        chance_recall(s, 10), chance_recall(s, 50));
   }
   if (ds.dropped().any()) {
     const auto& d = ds.dropped();

@@ -14,7 +14,8 @@ namespace cir::datasets {
 Problems validate_folder(const std::string& dataset, const ReaderOptions& options, int threads);
 
 // Triplets, gallery and query counts per split, true matches per query,
-// caption lengths in words: a Markdown-ish text block.
+// caption lengths in words and the Recall@1/10/50 a random ranking would
+// score (the chance level of the split): a Markdown-ish text block.
 std::string describe_stats(const Dataset& dataset);
 
 }  // namespace cir::datasets

@@ -107,6 +107,27 @@ TEST_F(Exported, FashionIqOfficialLayoutReadsBackTheTripletsAndTheValProtocol) {
             0.1);
 }
 
+TEST_F(Exported, RealDatasetsKeepTheReferenceFlipOfTrainingImages) {
+  // The same synthetic pictures read as FashionIQ files: about half the
+  // training draws show the shape mirrored to the other side.
+  export_as("fashioniq");
+  const auto ds = read_fashioniq(options(dir.path()));
+  EXPECT_EQ(ds->mirroring(), Mirroring::allowed);
+  int drawn = 0, mirrored = 0;
+  for (std::size_t t = 0; t < ds->training().size(); ++t) {
+    const auto image = ds->training()[t].reference;
+    const auto number = std::stoll(id_of(ds->images(), image).substr(3));
+    const bool left = syn->instances().at(number).attributes.position % 2 == 0;
+    for (std::int64_t epoch = 0; epoch < 4; ++epoch) {
+      const auto [x, y] = testing::shape_centre(ds->train_image(image, 5, epoch, 2 * t));
+      mirrored += (x < 0.5) != left;
+      ++drawn;
+    }
+  }
+  EXPECT_GT(mirrored, drawn * 3 / 10) << drawn << " draws";
+  EXPECT_LT(mirrored, drawn * 7 / 10) << drawn << " draws";
+}
+
 TEST_F(Exported, FashionIqSplitProtocolUsesTheWholeValSplit) {
   export_as("fashioniq");
   auto o = options(dir.path());
@@ -315,6 +336,21 @@ TEST_F(Exported, CirDataValidateExitCodes) {
   // stats reads the index files only.
   EXPECT_EQ(run("stats " + root.string() + " --dataset shoes --image-size 32"), 0) << read(log);
   EXPECT_NE(read(log).find("split test: gallery 24, queries 8"), std::string::npos) << read(log);
+}
+
+TEST(Stats, ChanceLevelIsTheRecallOfARandomRanking) {
+  // Gallery of 20: one query with 1 true match and its reference left out
+  // (R@1 = 1/19, R@10 = 10/19), one with 2 true matches (R@1 = 2/20,
+  // R@10 = 1 - C(18,10)/C(20,10) = 1 - 90/380).
+  EvalSplit split;
+  split.name = "test";
+  for (std::int64_t i = 0; i < 20; ++i) split.gallery.push_back(i);
+  split.queries.push_back({.reference = 0, .caption = "a", .true_matches = {4}, .exclude = 0});
+  split.queries.push_back({.reference = 30, .caption = "b", .true_matches = {5, 6}, .exclude = -1});
+  const Dataset ds("tiny", synthetic()->image_source(), {}, {split}, 32);
+  const auto stats = describe_stats(ds);
+  EXPECT_NE(stats.find("Recall@1/10/50 of a random ranking: 7.63 / 64.47 / 100.00"), std::string::npos)
+      << stats;
 }
 
 }  // namespace

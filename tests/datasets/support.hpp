@@ -3,7 +3,9 @@
 // scratch folder.
 #pragma once
 
+#include <torch/torch.h>
 #include <unistd.h>
+
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -11,6 +13,8 @@
 #include <string>
 
 #include "common/params.hpp"
+#include "datasets/synthetic.hpp"
+#include "datasets/transforms.hpp"
 #include "model/tokenizer.hpp"
 
 namespace cir::datasets::testing {
@@ -60,6 +64,28 @@ inline cir::Params params(const nlohmann::json& overrides = nlohmann::json::obje
                       {"eval.batch", 7}};
   for (auto& [k, v] : overrides.items()) p[k] = v;
   return cir::Params(p.dump(), "test");
+}
+
+// Where the shape of a synthetic image lies, as (x, y) fractions of the
+// side: the centre of its colour, since the background is grey. `image` is a
+// normalised float [3, S, S].
+inline std::pair<double, double> shape_centre(const torch::Tensor& image) {
+  const auto mean = torch::tensor({kImageNetMean[0], kImageNetMean[1], kImageNetMean[2]}).view({3, 1, 1});
+  const auto std = torch::tensor({kImageNetStd[0], kImageNetStd[1], kImageNetStd[2]}).view({3, 1, 1});
+  const auto rgb = image * std + mean;
+  const auto colour = std::get<0>(rgb.max(0)) - std::get<0>(rgb.min(0));  // [S, S]
+  const auto side = image.size(2);
+  const auto at = (torch::arange(side, torch::kFloat32) + 0.5) / side;
+  const double total = colour.sum().item<double>();
+  return {(colour * at.view({1, side})).sum().item<double>() / total,
+          (colour * at.view({side, 1})).sum().item<double>() / total};
+}
+
+// Whether `image` shows the shape of `attributes` in its quadrant.
+inline bool shape_in_its_quadrant(const torch::Tensor& image, const Attributes& attributes) {
+  const auto [x, y] = shape_centre(image);
+  const bool left = attributes.position % 2 == 0, top = attributes.position < 2;
+  return (x < 0.5) == left && (y < 0.5) == top;
 }
 
 // A fresh folder under the test temp dir, removed when the test ends.

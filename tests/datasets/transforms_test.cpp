@@ -13,7 +13,7 @@ using testing::params;
 TEST(Transforms, CropStaysInsideTheImageWithinScaleAndRatio) {
   for (std::uint32_t s = 0; s < 200; ++s) {
     const ImageSize full{400 + static_cast<int>(s), 600};
-    const auto a = draw_augmentation(full, CounterRng(7, purpose::augmentation, 0, s));
+    const auto a = draw_augmentation(full, CounterRng(7, purpose::augmentation, 0, s), Mirroring::allowed);
     EXPECT_GE(a.box.x0, 0);
     EXPECT_GE(a.box.y0, 0);
     EXPECT_LE(a.box.x1, full.width);
@@ -31,6 +31,42 @@ TEST(Transforms, TrainImageIsAPureFunctionOfSeedEpochAndSample) {
   EXPECT_FALSE(torch::equal(a, ds->train_image(3, 11, 3, 5)));
   EXPECT_FALSE(torch::equal(a, ds->train_image(3, 12, 2, 5)));
   EXPECT_FALSE(torch::equal(a, ds->train_image(3, 11, 2, 6)));
+}
+
+TEST(Transforms, ForbiddingMirroringKeepsTheCropAndTheFlipOfAllowedDrawsUnchanged) {
+  int flips = 0;
+  for (std::uint32_t s = 0; s < 200; ++s) {
+    const CounterRng rng(7, purpose::augmentation, 3, s);
+    const auto allowed = draw_augmentation({300, 200}, rng, Mirroring::allowed);
+    const auto forbidden = draw_augmentation({300, 200}, rng, Mirroring::forbidden);
+    EXPECT_FALSE(forbidden.flip);
+    EXPECT_EQ(allowed.box.x0, forbidden.box.x0);
+    EXPECT_EQ(allowed.box.y0, forbidden.box.y0);
+    EXPECT_EQ(allowed.box.x1, forbidden.box.x1);
+    EXPECT_EQ(allowed.box.y1, forbidden.box.y1);
+    EXPECT_EQ(allowed.flip, rng.uniform_at(40) < 0.5f);  // the stream's value 40, as before
+    flips += allowed.flip;
+  }
+  EXPECT_GT(flips, 70);
+  EXPECT_LT(flips, 130);
+}
+
+TEST(Transforms, SyntheticTrainingImagesKeepTheShapeWhereTheTextSaysItIs) {
+  // "put it at the top left" stays true: no flip and no crop moves a shape
+  // out of its quadrant, in any epoch or sample stream.
+  auto ds = make_synthetic(SyntheticOptions::from(params()));
+  EXPECT_EQ(ds->mirroring(), Mirroring::forbidden);
+  int drawn = 0;
+  for (std::int64_t image = 0; image < ds->pool_size(); ++image)
+    for (std::int64_t epoch = 0; epoch < 8; ++epoch)
+      for (const std::int64_t stream : {std::int64_t{0}, std::int64_t{1}, 2 * image + 1}) {
+        const auto& attributes = ds->instances()[image].attributes;
+        EXPECT_TRUE(testing::shape_in_its_quadrant(ds->train_image(image, 5, epoch, stream), attributes))
+            << "image " << image << " (" << attributes.describe() << "), epoch " << epoch << ", stream "
+            << stream;
+        ++drawn;
+      }
+  EXPECT_GT(drawn, 1000);
 }
 
 TEST(Transforms, FlipMirrorsAndNormalisationUsesImageNetStatistics) {
