@@ -87,13 +87,6 @@ using torch::autograd::Node;
 using torch::autograd::SavedVariable;
 using torch::autograd::variable_list;
 
-// The dimensions a batch norm reduces over: all but 1 (the channels).
-std::vector<std::int64_t> reduced_dims(const torch::Tensor& input) {
-  std::vector<std::int64_t> dims{0};
-  for (std::int64_t d = 2; d < input.dim(); ++d) dims.push_back(d);
-  return dims;
-}
-
 std::vector<std::int64_t> channel_shape(const torch::Tensor& input) {
   std::vector<std::int64_t> shape(input.dim(), 1);
   shape[1] = input.size(1);
@@ -196,7 +189,9 @@ torch::Tensor BatchNormImpl::reduced_forward(const torch::Tensor& input, const B
   std::vector<double> local;
   {
     torch::NoGradGuard no_grad;
-    const auto [local_var, local_mean] = torch::var_mean(input, reduced_dims(input), /*unbiased=*/false);
+    // The native statistics kernel (mean and biased variance); var_mean over
+    // the same dimensions takes about twice as long on the CPU.
+    const auto [local_mean, local_var] = at::batch_norm_update_stats(input, {}, {}, 0.0);
     local = host_values(torch::cat({local_mean, local_var}));
   }
   std::vector<double> stats(2 * channels + 1);
