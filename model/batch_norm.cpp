@@ -93,13 +93,45 @@ std::vector<std::int64_t> channel_shape(const torch::Tensor& input) {
   return shape;
 }
 
+// Host tensors whose elements the helpers below read and write directly.
+bool direct(const torch::Tensor& t) {
+  return t.device().is_cpu() && t.is_contiguous() &&
+         (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble);
+}
+
 // Per-channel values as float64 on the host, where the small per-channel
 // arithmetic runs as plain loops: a synchronised batch norm does a few dozen
-// such steps per call, and as tensor operations their dispatch cost
-// outweighed the whole layer at the small preset's sizes.
+// such steps per call, and as tensor operations their dispatch cost was ~8%
+// of a training step at the small preset's sizes.
+void append_host_values(const torch::Tensor& t, std::vector<double>& out) {
+  if (!direct(t)) {
+    const torch::Tensor h = t.detach().to(torch::kCPU, torch::kDouble).contiguous();
+    out.insert(out.end(), h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
+    return;
+  }
+  AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "host_values", [&] {
+    const scalar_t* p = t.data_ptr<scalar_t>();
+    out.insert(out.end(), p, p + t.numel());
+  });
+}
+
 std::vector<double> host_values(const torch::Tensor& t) {
-  const torch::Tensor h = t.detach().to(torch::kCPU, torch::kDouble).contiguous();
-  return {h.data_ptr<double>(), h.data_ptr<double>() + h.numel()};
+  std::vector<double> out;
+  out.reserve(static_cast<std::size_t>(t.numel()));
+  append_host_values(t, out);
+  return out;
+}
+
+// Overwrites the 1-D tensor `t` with `values`.
+void assign(const torch::Tensor& t, const std::vector<double>& values) {
+  if (!direct(t)) {
+    torch::NoGradGuard no_grad;
+    t.copy_(torch::from_blob(const_cast<double*>(values.data()), {static_cast<std::int64_t>(values.size())},
+                             torch::kDouble));
+    return;
+  }
+  AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "assign",
+                             [&] { std::copy(values.begin(), values.end(), t.data_ptr<scalar_t>()); });
 }
 
 // Sums `values` over the group through `reducer`, in place.
@@ -110,13 +142,31 @@ void reduce(const BatchNormReducer& reducer, std::vector<double>& values) {
   if (t.data_ptr<double>() != values.data()) std::copy_n(t.data_ptr<double>(), values.size(), values.data());
 }
 
-// A copy of host per-channel values as a tensor like `like` (its dtype and
-// device); a copy even when `like` is float64 on the host, so that it
-// outlives `values`.
-torch::Tensor to_tensor(const std::vector<double>& values, const torch::Tensor& like) {
-  return torch::from_blob(const_cast<double*>(values.data()), {static_cast<std::int64_t>(values.size())},
-                          torch::kDouble)
-      .to(like.options(), /*non_blocking=*/false, /*copy=*/true);
+// grad += slope·input + offset, per channel (dimension 1).
+void add_affine(torch::Tensor& grad, const torch::Tensor& input, const std::vector<double>& slope,
+                const std::vector<double>& offset) {
+  if (!direct(grad) || !direct(input) || grad.scalar_type() != input.scalar_type()) {
+    const auto shape = channel_shape(input);
+    const torch::Tensor a = torch::empty({input.size(1)}, input.options()),
+                        b = torch::empty({input.size(1)}, input.options());
+    assign(a, slope);
+    assign(b, offset);
+    grad.addcmul_(input, a.view(shape)).add_(b.view(shape));
+    return;
+  }
+  const std::int64_t rows = input.size(0), channels = input.size(1);
+  const std::int64_t inner = rows * channels > 0 ? input.numel() / (rows * channels) : 0;
+  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "add_affine", [&] {
+    scalar_t* g = grad.data_ptr<scalar_t>();
+    const scalar_t* x = input.data_ptr<scalar_t>();
+    for (std::int64_t n = 0; n < rows; ++n) {
+      for (std::int64_t c = 0; c < channels; ++c) {
+        const auto a = static_cast<scalar_t>(slope[c]), b = static_cast<scalar_t>(offset[c]);
+        const std::int64_t base = (n * channels + c) * inner;
+        for (std::int64_t i = 0; i < inner; ++i) g[base + i] += a * x[base + i] + b;
+      }
+    }
+  });
 }
 
 // Backward of a synchronised batch norm y = (x − μ)·σ⁻¹·w + b, where μ and σ²
@@ -147,21 +197,18 @@ struct SyncBatchNormBackward final : Node {
     const torch::Tensor grad = grads[0].defined() ? grads[0].contiguous() : torch::zeros_like(input);
     auto [grad_input, grad_weight, grad_bias] = at::native_batch_norm_backward(
         grad, input, weight, mean_, var_, {}, {}, /*train=*/false, eps_, {true, true, true});
-    std::vector<double> sums = host_values(torch::cat({grad_bias, grad_weight}));
+    std::vector<double> sums = host_values(grad_bias);
+    append_host_values(grad_weight, sums);
     reduce(reducer_, sums);
     const std::vector<double> w = host_values(weight);
     const std::size_t channels = w.size();
-    std::vector<double> correction(2 * channels);  // [slope | offset]
+    std::vector<double> slope(channels), offset(channels);
     for (std::size_t c = 0; c < channels; ++c) {
       const double invstd = 1.0 / std::sqrt(host_var_[c] + eps_);
-      const double slope = -w[c] * invstd * invstd * sums[channels + c] / count_;
-      correction[c] = slope;
-      correction[channels + c] = -w[c] * invstd * sums[c] / count_ - slope * host_mean_[c];
+      slope[c] = -w[c] * invstd * invstd * sums[channels + c] / count_;
+      offset[c] = -w[c] * invstd * sums[c] / count_ - slope[c] * host_mean_[c];
     }
-    const torch::Tensor affine = to_tensor(correction, input);
-    const auto shape = channel_shape(input);
-    const auto n = static_cast<std::int64_t>(channels);
-    grad_input.addcmul_(input, affine.narrow(0, 0, n).view(shape)).add_(affine.narrow(0, n, n).view(shape));
+    add_affine(grad_input, input, slope, offset);
     return {grad_input, grad_weight, grad_bias};
   }
   std::string name() const override { return "cir::model::SyncBatchNormBackward"; }
@@ -192,7 +239,8 @@ torch::Tensor BatchNormImpl::reduced_forward(const torch::Tensor& input, const B
     // The native statistics kernel (mean and biased variance); var_mean over
     // the same dimensions takes about twice as long on the CPU.
     const auto [local_mean, local_var] = at::batch_norm_update_stats(input, {}, {}, 0.0);
-    local = host_values(torch::cat({local_mean, local_var}));
+    local = host_values(local_mean);
+    append_host_values(local_var, local);
   }
   std::vector<double> stats(2 * channels + 1);
   for (std::size_t c = 0; c < channels; ++c) {
@@ -204,23 +252,25 @@ torch::Tensor BatchNormImpl::reduced_forward(const torch::Tensor& input, const B
   reduce(reducer, stats);
   const double count = stats[2 * channels];
   const double unbiased = count / std::max(count - 1, 1.0);
-  std::vector<double> host_mean(channels), host_var(channels),
-      moments(3 * channels);  // [μ | σ² | unbiased σ²]
+  const double momentum = options_.momentum;
+  std::vector<double> host_mean(channels), host_var(channels);
+  std::vector<double> new_running_mean = host_values(running_mean),
+                      new_running_var = host_values(running_var);
   for (std::size_t c = 0; c < channels; ++c) {
     host_mean[c] = stats[c] / count;
     host_var[c] = std::max(stats[channels + c] / count - host_mean[c] * host_mean[c], 0.0);
-    moments[c] = host_mean[c];
-    moments[channels + c] = host_var[c];
-    moments[2 * channels + c] = host_var[c] * unbiased;
+    new_running_mean[c] = (1 - momentum) * new_running_mean[c] + momentum * host_mean[c];
+    new_running_var[c] = (1 - momentum) * new_running_var[c] + momentum * host_var[c] * unbiased;
   }
-  const torch::Tensor all = to_tensor(moments, input);
-  const auto n = static_cast<std::int64_t>(channels);
-  const torch::Tensor mean = all.narrow(0, 0, n), var = all.narrow(0, n, n);
+  const torch::Tensor mean = torch::empty({options_.features}, input.options()),
+                      var = torch::empty({options_.features}, input.options());
+  assign(mean, host_mean);
+  assign(var, host_var);
+  assign(running_mean, new_running_mean);
+  assign(running_var, new_running_var);
   torch::Tensor output;
   {
     torch::NoGradGuard no_grad;
-    running_mean.lerp_(mean, options_.momentum);
-    running_var.lerp_(all.narrow(0, 2 * n, n), options_.momentum);
     num_batches_tracked.add_(1);
     output = torch::batch_norm(input, weight, bias, mean, var, /*training=*/false, 0.0, options_.eps,
                                /*cudnn_enabled=*/true);

@@ -44,13 +44,16 @@ struct ReducerScope {
   ~ReducerScope() { set_batch_norm_reducer({}); }
 };
 
+// `format`: the memory layout of this rank's input (channels-last inputs
+// take the layer's general path instead of its direct host loops).
 template <typename Norm>
-void check_two_rank_equivalence(const std::vector<std::int64_t>& shape) {
+void check_two_rank_equivalence(const std::vector<std::int64_t>& shape,
+                                torch::MemoryFormat format = torch::MemoryFormat::Contiguous) {
   torch::manual_seed(3);
   const std::int64_t channels = shape[1];
   const torch::Tensor full = torch::randn(shape, torch::kDouble) * 2 + 0.5;
   const std::int64_t half = shape[0] / 2;
-  const torch::Tensor mine = full.narrow(0, 0, half).clone().requires_grad_(true);
+  const torch::Tensor mine = full.narrow(0, 0, half).contiguous(format).requires_grad_(true);
   const torch::Tensor theirs = full.narrow(0, half, shape[0] - half);
   const torch::Tensor upstream = torch::randn(mine.sizes(), torch::kDouble);
 
@@ -110,6 +113,10 @@ void check_two_rank_equivalence(const std::vector<std::int64_t>& shape) {
 
 TEST(BatchNorm, TwoDimensionalStatisticsAreThoseOfTheCombinedBatch) {
   check_two_rank_equivalence<BatchNorm2d>({6, 3, 4, 5});
+}
+
+TEST(BatchNorm, ChannelsLastInputsGetTheSameStatisticsAndGradients) {
+  check_two_rank_equivalence<BatchNorm2d>({6, 3, 4, 5}, torch::MemoryFormat::ChannelsLast);
 }
 
 TEST(BatchNorm, OneDimensionalStatisticsAreThoseOfTheCombinedBatch) {
