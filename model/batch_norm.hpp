@@ -4,12 +4,17 @@
 //
 // In training mode the per-channel statistics come from the batch. When a
 // process-wide reducer is set (workers/sync_bn.hpp installs one for a
-// data-parallel group), each module passes it one 1-D tensor of 2C + 1
-// values, [Σx per channel | Σx² per channel | elements per channel (one value)],
-// in the input's dtype and device, and uses the sum over the group, so
-// every rank normalises with the mean and (biased) variance of the combined
-// batch and updates its running statistics with them (unbiased, as PyTorch's
-// SyncBatchNorm does). Gradients flow through the statistics.
+// data-parallel group), every rank normalises with the mean and (biased)
+// variance of the combined batch and updates its running statistics with
+// them (unbiased, as PyTorch's SyncBatchNorm does). Each module calls the
+// reducer once in forward, on [Σx per channel | Σx² per channel | elements
+// per channel (one value)] (2C + 1 values), and once in backward, on
+// [Σg | Σg·x̂] (2C values: the sums over this rank's elements of the output
+// gradient g and of g times the normalised input), always float64 on the
+// input's device. The gradient of the input is that of the combined batch;
+// weight and bias get this rank's share (sum them over the group, as
+// workers/gradient_sync.hpp does). Forward and backward run the native
+// kernels plus one small reduction each.
 // Without a reducer (the default) the statistics are the local batch's and
 // the native kernel runs. Eval mode always uses the running statistics.
 #pragma once
@@ -21,9 +26,9 @@
 
 namespace cir::model {
 
-// Sums a tensor over the trial's group and returns the sum on every rank.
-// Must be differentiable: its backward all-reduces (sums) the gradient.
-using BatchNormReducer = std::function<torch::Tensor(const torch::Tensor&)>;
+// Replaces a tensor by its sum over the trial's group, in place, on every
+// rank (a plain all-reduce; the batch norm does its own backward).
+using BatchNormReducer = std::function<void(torch::Tensor&)>;
 
 // Installs `reducer` for every batch norm of this process; an empty
 // function restores local batch norm. Thread-safe.

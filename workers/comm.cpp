@@ -352,22 +352,6 @@ struct AllGatherRowsBackward final : Node {
   torch::TensorOptions options_;
 };
 
-struct AllReduceSumBackward final : Node {
-  AllReduceSumBackward(Comm comm, std::vector<std::int64_t> shape, torch::TensorOptions options)
-      : comm_(std::move(comm)), shape_(std::move(shape)), options_(options) {}
-  variable_list apply(variable_list&& grads) override {
-    torch::Tensor grad = grads[0].defined() ? grads[0].clone() : torch::zeros(shape_, options_);
-    comm_.all_reduce_sum_(grad);
-    return {grad};
-  }
-  std::string name() const override { return "cir::workers::AllReduceSumBackward"; }
-
- private:
-  Comm comm_;
-  std::vector<std::int64_t> shape_;
-  torch::TensorOptions options_;
-};
-
 // Connects `output` to `input` through `node` when autograd records.
 void attach(torch::Tensor& output, const torch::Tensor& input, std::shared_ptr<Node> node) {
   node->set_next_edges(torch::autograd::collect_next_edges(input));
@@ -389,21 +373,6 @@ torch::Tensor all_gather_rows(const Comm& comm, const torch::Tensor& local) {
            std::shared_ptr<Node>(
                new AllGatherRowsBackward(comm, std::move(counts), out.sizes().vec(), out.options()),
                torch::autograd::deleteNode));
-  return out;
-}
-
-torch::Tensor all_reduce_sum_autograd(const Comm& comm, const torch::Tensor& tensor) {
-  const bool record = tensor.requires_grad() && torch::GradMode::is_enabled();
-  torch::Tensor out;
-  {
-    torch::NoGradGuard no_grad;
-    out = tensor.detach().clone(at::MemoryFormat::Contiguous);
-    comm.all_reduce_sum_(out);
-  }
-  if (record)
-    attach(out, tensor,
-           std::shared_ptr<Node>(new AllReduceSumBackward(comm, tensor.sizes().vec(), tensor.options()),
-                                 torch::autograd::deleteNode));
   return out;
 }
 

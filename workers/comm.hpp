@@ -9,9 +9,8 @@
 // of the group call it in the same order with matching shapes.
 //
 // all_gather_rows() is the differentiable gather the trainer uses so that
-// InfoNCE and the augmenter see the global batch; all_reduce_sum_autograd()
-// is the reducer that synchronised batch norms use. See their comments for
-// how their backward passes make N-rank training equal 1-rank training.
+// InfoNCE and the augmenter see the global batch; its comment says how its
+// backward makes N-rank training equal 1-rank training.
 #pragma once
 
 #include <mpi.h>
@@ -90,16 +89,11 @@ class Comm {
 // rank's rows of the gradient summed over the group (a reduce-scatter):
 // Σ_s dL_s/dx_r = N·dL/dx_r, because every L_s is the same L. Every gradient
 // on rank r is therefore N times its share, uniformly — also through the
-// batch-norm reducer below, whose backward sums — and GradientSync's average
+// synchronised batch norm (model/batch_norm.hpp) — and GradientSync's average
 // over ranks (Σ_r N·g_r / N = Σ_r g_r) gives exactly the 1-rank gradient of
 // L at the same global batch. Summing rather than taking the local slice also
 // keeps the result right when ranks compute different partial losses whose
 // sum is the objective (then use GradientSync with average = false).
 torch::Tensor all_gather_rows(const Comm& comm, const torch::Tensor& local);
-
-// The sum of `tensor` over the group, differentiable: backward sums the
-// incoming gradient over the group. This is the model::BatchNormReducer that
-// SyncBatchNormScope installs (batch statistics of the global batch).
-torch::Tensor all_reduce_sum_autograd(const Comm& comm, const torch::Tensor& tensor);
 
 }  // namespace cir::workers

@@ -9,6 +9,7 @@ namespace cir::workers {
 GradientSync::GradientSync(const Comm& comm, std::vector<torch::Tensor> params, std::size_t bucket_bytes,
                            bool average)
     : comm_(comm), average_(average) {
+  if (comm_.size() == 1) return;  // one rank's sum is its own gradient
   for (auto& p : params)
     if (p.defined() && p.requires_grad()) params_.push_back(std::move(p));
   bool cuda = false;
@@ -34,7 +35,7 @@ GradientSync::GradientSync(const Comm& comm, std::vector<torch::Tensor> params, 
   // Reverse registration order, a new bucket when the device or dtype
   // changes or the current one is full.
   bucket_of_.resize(params_.size());
-  offset_of_.resize(params_.size());
+  std::vector<std::int64_t> offset_of(params_.size());
   std::vector<torch::TensorOptions> bucket_options;
   std::vector<std::int64_t> bucket_numel;
   for (std::size_t k = params_.size(); k-- > 0;) {
@@ -50,12 +51,17 @@ GradientSync::GradientSync(const Comm& comm, std::vector<torch::Tensor> params, 
       bucket_numel.push_back(0);
     }
     bucket_of_[k] = buckets_.size() - 1;
-    offset_of_[k] = bucket_numel.back();
-    buckets_.back().entries.push_back({k, bucket_numel.back(), p.numel()});
+    offset_of[k] = bucket_numel.back();
+    buckets_.back().entries.push_back(k);
     bucket_numel.back() += p.numel();
   }
   for (std::size_t b = 0; b < buckets_.size(); ++b)
     buckets_[b].buffer = torch::empty({bucket_numel[b]}, bucket_options[b].requires_grad(false));
+  // Each parameter's slot, made once: per step the hooks and finish() then
+  // run one tensor operation per parameter each.
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    slots_.push_back(
+        buckets_[bucket_of_[i]].buffer.narrow(0, offset_of[i], params_[i].numel()).view(params_[i].sizes()));
   arrived_.assign(params_.size(), false);
   for (std::size_t i = 0; i < params_.size(); ++i)
     hooks_.push_back(
@@ -64,11 +70,6 @@ GradientSync::GradientSync(const Comm& comm, std::vector<torch::Tensor> params, 
 
 GradientSync::~GradientSync() {
   for (std::size_t i = 0; i < params_.size(); ++i) params_[i].remove_hook(hooks_[i]);
-}
-
-void GradientSync::fill(std::size_t param, const torch::Tensor& value) {
-  const torch::Tensor& p = params_[param];
-  buckets_[bucket_of_[param]].buffer.narrow(0, offset_of_[param], p.numel()).view(p.sizes()).copy_(value);
 }
 
 void GradientSync::on_gradient(std::size_t param, const torch::Tensor& grad) {
@@ -82,7 +83,10 @@ void GradientSync::on_gradient(std::size_t param, const torch::Tensor& grad) {
   // the existing one.
   torch::NoGradGuard no_grad;
   const torch::Tensor& existing = params_[param].grad();
-  fill(param, existing.defined() ? existing + grad : grad);
+  if (existing.defined())
+    torch::add_out(slots_[param], existing, grad);
+  else
+    slots_[param].copy_(grad);
   ++buckets_[bucket_of_[param]].ready;
   launch_ready();
   for (std::size_t b = 0; b < next_launch_; ++b) buckets_[b].pending->test();  // let MPI progress
@@ -103,7 +107,10 @@ void GradientSync::finish() {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (arrived_[i]) continue;
     const torch::Tensor& existing = params_[i].grad();
-    fill(i, existing.defined() ? existing : torch::zeros_like(params_[i]));
+    if (existing.defined())
+      slots_[i].copy_(existing);
+    else
+      slots_[i].zero_();
     ++buckets_[bucket_of_[i]].ready;
   }
   launch_ready();
@@ -111,13 +118,12 @@ void GradientSync::finish() {
     bucket.pending->wait();
     bucket.pending.reset();
     if (average_) bucket.buffer.div_(comm_.size());
-    for (const Entry& e : bucket.entries) {
-      torch::Tensor& p = params_[e.param];
-      const torch::Tensor reduced = bucket.buffer.narrow(0, e.offset, e.numel).view(p.sizes());
+    for (const std::size_t i : bucket.entries) {
+      torch::Tensor& p = params_[i];
       if (p.grad().defined())
-        p.mutable_grad().copy_(reduced);
+        p.mutable_grad().copy_(slots_[i]);
       else
-        p.mutable_grad() = reduced.clone();
+        p.mutable_grad() = slots_[i].clone();
     }
     bucket.ready = 0;
   }

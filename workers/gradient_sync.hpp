@@ -22,7 +22,8 @@
 //
 // Use: construct once after the model exists; per step, backward() once,
 // then finish(), then the optimiser step. A second backward before finish()
-// is refused (gradient accumulation across steps is not supported).
+// is refused (gradient accumulation across steps is not supported). In a
+// group of one rank there is nothing to sum: no hooks, and finish() returns.
 #pragma once
 
 #include <torch/torch.h>
@@ -60,19 +61,14 @@ class GradientSync {
   const std::vector<std::size_t>& launch_points() const { return last_launch_points_; }
 
  private:
-  struct Entry {
-    std::size_t param;
-    std::int64_t offset, numel;
-  };
   struct Bucket {
-    torch::Tensor buffer;  // flat, the bucket's device and dtype
-    std::vector<Entry> entries;
+    torch::Tensor buffer;              // flat, the bucket's device and dtype
+    std::vector<std::size_t> entries;  // its parameters
     std::size_t ready = 0;
     std::unique_ptr<PendingOp> pending;
   };
 
   void on_gradient(std::size_t param, const torch::Tensor& grad);
-  void fill(std::size_t param, const torch::Tensor& value);
   void launch_ready();
 
   Comm comm_;
@@ -81,7 +77,7 @@ class GradientSync {
   std::vector<unsigned> hooks_;
   std::vector<Bucket> buckets_;
   std::vector<std::size_t> bucket_of_;  // parameter → bucket
-  std::vector<std::int64_t> offset_of_;
+  std::vector<torch::Tensor> slots_;    // parameter → its view of its bucket
   std::vector<bool> arrived_;
   std::size_t arrived_count_ = 0;
   std::size_t next_launch_ = 0;

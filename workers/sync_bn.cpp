@@ -6,8 +6,7 @@ SyncBatchNormScope::SyncBatchNormScope(const Comm& comm) : previous_(model::batc
   if (comm.size() == 1)
     model::set_batch_norm_reducer({});
   else
-    model::set_batch_norm_reducer(
-        [comm](const torch::Tensor& t) { return all_reduce_sum_autograd(comm, t); });
+    model::set_batch_norm_reducer([comm](torch::Tensor& t) { comm.all_reduce_sum_(t); });
 }
 
 SyncBatchNormScope::~SyncBatchNormScope() { model::set_batch_norm_reducer(previous_); }

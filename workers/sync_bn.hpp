@@ -1,8 +1,8 @@
 // Synchronised batch norm for a trial's group: while a SyncBatchNormScope is
 // alive, every model::BatchNorm of this process takes its training
-// statistics over the group's global batch (model/batch_norm.hpp sums
-// [Σx, Σx², n] through the installed reducer; the reducer here is
-// all_reduce_sum_autograd, whose backward sums the gradient over the group).
+// statistics over the group's global batch (model/batch_norm.hpp sums its
+// statistics in forward and its gradient sums in backward through the
+// installed reducer, here Comm::all_reduce_sum_).
 // This matches all_gather_rows and GradientSync (see comm.hpp): with every
 // rank computing the same global loss, N-rank training equals 1-rank
 // training at the same global batch.

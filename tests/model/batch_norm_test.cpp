@@ -1,7 +1,8 @@
 // Batch norm: torch's semantics locally, and with a reducer the statistics
 // of the combined batch of every rank (SyncBN), forward, running statistics
 // and gradients alike. A fake reducer plays a second rank by adding that
-// rank's statistics [Σx | Σx² | n] to this rank's.
+// rank's statistics [Σx | Σx² | n] to this rank's in forward, and that
+// rank's gradient sums [Σg | Σg·x̂] in backward.
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
@@ -10,12 +11,32 @@
 namespace cir::model {
 namespace {
 
-// The reducer input a rank holding `x` contributes (the layout batch_norm.hpp documents).
-torch::Tensor rank_statistics(const torch::Tensor& x) {
+std::vector<std::int64_t> reduced_dims(const torch::Tensor& x) {
   std::vector<std::int64_t> dims{0};
   for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  return dims;
+}
+
+// The forward reducer input of a rank holding `x` (the layout batch_norm.hpp documents).
+torch::Tensor rank_statistics(const torch::Tensor& x) {
   const double n = static_cast<double>(x.numel() / x.size(1));
-  return torch::cat({x.sum(dims), (x * x).sum(dims), torch::full({1}, n, x.options())}).detach();
+  return torch::cat({x.sum(reduced_dims(x)), (x * x).sum(reduced_dims(x)), torch::full({1}, n, x.options())})
+      .detach();
+}
+
+std::vector<std::int64_t> channel_shape(const torch::Tensor& x) {
+  std::vector<std::int64_t> shape(x.dim(), 1);
+  shape[1] = x.size(1);
+  return shape;
+}
+
+// The backward reducer input of a rank whose rows `x` get the output
+// gradient `g`, normalised with the combined batch's `mean` and `var`.
+torch::Tensor rank_gradient_sums(const torch::Tensor& x, const torch::Tensor& g, const torch::Tensor& mean,
+                                 const torch::Tensor& var) {
+  const torch::Tensor xhat =
+      (x - mean.view(channel_shape(x))) * torch::rsqrt(var.view(channel_shape(x)) + 1e-5);
+  return torch::cat({g.sum(reduced_dims(x)), (g * xhat).sum(reduced_dims(x))}).detach();
 }
 
 struct ReducerScope {
@@ -23,13 +44,16 @@ struct ReducerScope {
   ~ReducerScope() { set_batch_norm_reducer({}); }
 };
 
+// `format`: the memory layout of this rank's input (channels-last inputs
+// take the layer's general path instead of its direct host loops).
 template <typename Norm>
-void check_two_rank_equivalence(const std::vector<std::int64_t>& shape) {
+void check_two_rank_equivalence(const std::vector<std::int64_t>& shape,
+                                torch::MemoryFormat format = torch::MemoryFormat::Contiguous) {
   torch::manual_seed(3);
   const std::int64_t channels = shape[1];
   const torch::Tensor full = torch::randn(shape, torch::kDouble) * 2 + 0.5;
   const std::int64_t half = shape[0] / 2;
-  const torch::Tensor mine = full.narrow(0, 0, half).clone().requires_grad_(true);
+  const torch::Tensor mine = full.narrow(0, 0, half).contiguous(format).requires_grad_(true);
   const torch::Tensor theirs = full.narrow(0, half, shape[0] - half);
   const torch::Tensor upstream = torch::randn(mine.sizes(), torch::kDouble);
 
@@ -47,36 +71,52 @@ void check_two_rank_equivalence(const std::vector<std::int64_t>& shape) {
     whole->bias.copy_(b);
   }
 
+  // Both ranks' loss: each rank weighs its own rows by its upstream gradient.
+  // The reference: the whole batch in one process, torch's own kernel.
+  const torch::Tensor their_upstream = torch::randn(theirs.sizes(), torch::kDouble);
+  const torch::Tensor whole_input = torch::cat({mine.detach(), theirs}).requires_grad_(true);
+  const torch::Tensor expected_all = whole(whole_input);
+  (expected_all * torch::cat({upstream, their_upstream})).sum().backward();
+  const torch::Tensor expected = expected_all.narrow(0, 0, half).detach();
+  const auto [var, mean] = torch::var_mean(whole_input.detach(), reduced_dims(mine), /*unbiased=*/false);
+
   int calls = 0;
   torch::Tensor out;
   {
-    ReducerScope scope([&](const torch::Tensor& local) {
+    ReducerScope scope([&](torch::Tensor& local) {
       ++calls;
-      return local + rank_statistics(theirs);
+      EXPECT_EQ(local.scalar_type(), torch::kDouble);
+      local += local.size(0) == 2 * channels + 1 ? rank_statistics(theirs)
+                                                 : rank_gradient_sums(theirs, their_upstream, mean, var);
     });
     out = synced(mine);
+    EXPECT_EQ(calls, 1);
+    EXPECT_TRUE(torch::allclose(out, expected, 1e-10, 1e-10));
+    EXPECT_TRUE(torch::allclose(synced->running_mean, whole->running_mean, 1e-12, 1e-12));
+    EXPECT_TRUE(torch::allclose(synced->running_var, whole->running_var, 1e-12, 1e-12));
+    EXPECT_EQ(synced->num_batches_tracked.template item<std::int64_t>(), 1);
+    (out * upstream).sum().backward();
+    EXPECT_EQ(calls, 2);
   }
-  EXPECT_EQ(calls, 1);
 
-  // The same rows normalised within the whole batch by torch's own kernel.
-  const torch::Tensor whole_input = torch::cat({mine.detach(), theirs}).requires_grad_(true);
-  const torch::Tensor expected = whole(whole_input).narrow(0, 0, half);
-  EXPECT_TRUE(torch::allclose(out, expected, 1e-10, 1e-10));
-  EXPECT_TRUE(torch::allclose(synced->running_mean, whole->running_mean, 1e-12, 1e-12));
-  EXPECT_TRUE(torch::allclose(synced->running_var, whole->running_var, 1e-12, 1e-12));
-  EXPECT_EQ(synced->num_batches_tracked.template item<std::int64_t>(), 1);
-
-  // This rank's loss only: the other rank's statistics gradient is zero, so
-  // the all-reduced gradient of the statistics is this rank's own.
-  (out * upstream).sum().backward();
-  (expected * upstream).sum().backward();
+  // This rank's input gradient is its rows of the whole batch's; weight and
+  // bias get this rank's share (the other rank holds the rest).
   EXPECT_TRUE(torch::allclose(mine.grad(), whole_input.grad().narrow(0, 0, half), 1e-10, 1e-10));
-  EXPECT_TRUE(torch::allclose(synced->weight.grad(), whole->weight.grad(), 1e-10, 1e-10));
-  EXPECT_TRUE(torch::allclose(synced->bias.grad(), whole->bias.grad(), 1e-10, 1e-10));
+  const torch::Tensor their_xhat = (expected_all.narrow(0, half, shape[0] - half).detach() -
+                                    whole->bias.detach().view(channel_shape(theirs))) /
+                                   whole->weight.detach().view(channel_shape(theirs));
+  EXPECT_TRUE(torch::allclose(synced->weight.grad() + (their_upstream * their_xhat).sum(reduced_dims(theirs)),
+                              whole->weight.grad(), 1e-10, 1e-10));
+  EXPECT_TRUE(torch::allclose(synced->bias.grad() + their_upstream.sum(reduced_dims(theirs)),
+                              whole->bias.grad(), 1e-10, 1e-10));
 }
 
 TEST(BatchNorm, TwoDimensionalStatisticsAreThoseOfTheCombinedBatch) {
   check_two_rank_equivalence<BatchNorm2d>({6, 3, 4, 5});
+}
+
+TEST(BatchNorm, ChannelsLastInputsGetTheSameStatisticsAndGradients) {
+  check_two_rank_equivalence<BatchNorm2d>({6, 3, 4, 5}, torch::MemoryFormat::ChannelsLast);
 }
 
 TEST(BatchNorm, OneDimensionalStatisticsAreThoseOfTheCombinedBatch) {
@@ -104,10 +144,7 @@ TEST(BatchNorm, EvalUsesRunningStatisticsAndNeverTheReducer) {
   }
   norm->eval();
   int calls = 0;
-  ReducerScope scope([&](const torch::Tensor& t) {
-    ++calls;
-    return t;
-  });
+  ReducerScope scope([&](torch::Tensor&) { ++calls; });
   const torch::Tensor x = torch::ones({1, 2, 1, 1});
   const torch::Tensor y = norm(x).flatten();
   EXPECT_EQ(calls, 0);

@@ -75,7 +75,7 @@ TEST_P(ResNetVsTorchvision, TrainingForwardUsesBatchStatisticsAndUpdatesRunningO
   for (const bool through_reducer : {false, true}) {
     SCOPED_TRACE(through_reducer ? "through an identity reducer" : "local");
     // One rank: the reducer's sum over the group is the tensor itself.
-    if (through_reducer) set_batch_norm_reducer([](const torch::Tensor& t) { return t; });
+    if (through_reducer) set_batch_norm_reducer([](torch::Tensor&) {});
     ResNet net = load(false);
     net->train();
     torch::NoGradGuard no_grad;
