@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
 
 namespace cir::workers {
@@ -57,36 +59,65 @@ GradientSync::GradientSync(const Comm& comm, std::vector<torch::Tensor> params, 
   }
   for (std::size_t b = 0; b < buckets_.size(); ++b)
     buckets_[b].buffer = torch::empty({bucket_numel[b]}, bucket_options[b].requires_grad(false));
-  // Each parameter's slot, made once: per step the hooks and finish() then
-  // run one tensor operation per parameter each.
-  for (std::size_t i = 0; i < params_.size(); ++i)
-    slots_.push_back(
-        buckets_[bucket_of_[i]].buffer.narrow(0, offset_of[i], params_[i].numel()).view(params_[i].sizes()));
+  // Each parameter's .grad becomes its slot of its bucket, holding the
+  // gradient it had. The slot is a tensor over the bucket's memory, not an
+  // autograd view (optimisers detach_() gradients in place, which views
+  // refuse); its deleter keeps the bucket alive.
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    torch::Tensor& p = params_[i];
+    const torch::Tensor& buffer = buckets_[bucket_of_[i]].buffer;
+    void* start = static_cast<char*>(buffer.data_ptr()) + offset_of[i] * buffer.element_size();
+    slots_.push_back(torch::from_blob(
+        start, p.sizes(), [keep = buffer](void*) {}, buffer.options()));
+    adopt(i);
+  }
   arrived_.assign(params_.size(), false);
-  for (std::size_t i = 0; i < params_.size(); ++i)
-    hooks_.push_back(
-        params_[i].register_hook([this, i](const torch::Tensor& grad) { on_gradient(i, grad); }));
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    accumulators_.push_back(torch::autograd::impl::grad_accumulator(params_[i]));
+    accumulators_.back()->add_post_hook(std::make_unique<Arrived>(*this, i));
+  }
 }
 
 GradientSync::~GradientSync() {
-  for (std::size_t i = 0; i < params_.size(); ++i) params_[i].remove_hook(hooks_[i]);
+  for (const auto& accumulator : accumulators_) {
+    auto& hooks = accumulator->post_hooks();
+    hooks.erase(std::remove_if(hooks.begin(), hooks.end(),
+                               [this](const auto& hook) {
+                                 const auto* arrived = dynamic_cast<const Arrived*>(hook.get());
+                                 return arrived != nullptr && arrived->owner == this;
+                               }),
+                hooks.end());
+  }
 }
 
-void GradientSync::on_gradient(std::size_t param, const torch::Tensor& grad) {
+void GradientSync::adopt(std::size_t param) {
+  torch::Tensor& p = params_[param];
+  if (p.grad().defined() && p.grad().data_ptr() == slots_[param].data_ptr()) return;
+  if (p.grad().defined())
+    slots_[param].copy_(p.grad());
+  else
+    slots_[param].zero_();
+  p.mutable_grad() = slots_[param];
+}
+
+torch::autograd::variable_list GradientSync::Arrived::operator()(
+    const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+  owner->on_gradient(param);
+  return outputs;
+}
+
+void GradientSync::on_gradient(std::size_t param) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (arrived_[param])
     throw Error(fmt::format("GradientSync: parameter {} received a second gradient before finish()", param),
                 Where{.rank = comm_.rank()}, "call finish() after every backward pass");
   arrived_[param] = true;
   ++arrived_count_;
-  // What AccumulateGrad is about to store: the new gradient, or the sum with
-  // the existing one.
+  // AccumulateGrad has added the gradient into .grad, the slot — unless
+  // something replaced .grad since (then its value moves into the slot).
   torch::NoGradGuard no_grad;
-  const torch::Tensor& existing = params_[param].grad();
-  if (existing.defined())
-    torch::add_out(slots_[param], existing, grad);
-  else
-    slots_[param].copy_(grad);
+  adopt(param);
   ++buckets_[bucket_of_[param]].ready;
   launch_ready();
   for (std::size_t b = 0; b < next_launch_; ++b) buckets_[b].pending->test();  // let MPI progress
@@ -106,11 +137,7 @@ void GradientSync::finish() {
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (arrived_[i]) continue;
-    const torch::Tensor& existing = params_[i].grad();
-    if (existing.defined())
-      slots_[i].copy_(existing);
-    else
-      slots_[i].zero_();
+    adopt(i);
     ++buckets_[bucket_of_[i]].ready;
   }
   launch_ready();
@@ -118,13 +145,6 @@ void GradientSync::finish() {
     bucket.pending->wait();
     bucket.pending.reset();
     if (average_) bucket.buffer.div_(comm_.size());
-    for (const std::size_t i : bucket.entries) {
-      torch::Tensor& p = params_[i];
-      if (p.grad().defined())
-        p.mutable_grad().copy_(slots_[i]);
-      else
-        p.mutable_grad() = slots_[i].clone();
-    }
     bucket.ready = 0;
   }
   arrived_.assign(params_.size(), false);

@@ -3,15 +3,16 @@
 //
 // Parameters are packed, in reverse registration order (roughly the order in
 // which backward produces their gradients), into buckets of about
-// `bucket_bytes` (one device and dtype each). A hook on every parameter
-// copies the gradient that backward is about to accumulate — the parameter's
-// .grad as it will be after accumulation — into its bucket; when a bucket is
-// complete it is summed over the group without blocking (MPI_Iallreduce for
+// `bucket_bytes` (one device and dtype each), and each parameter's .grad
+// becomes its slot of its bucket (its value kept), so backward accumulates
+// straight into the buckets. A hook after every parameter's gradient
+// accumulation counts it in; when a bucket is complete it is summed over
+// the group without blocking (MPI_Iallreduce for
 // CPU tensors, NCCL on a side stream for CUDA tensors when built with
 // CIR_WITH_NCCL). Buckets are started strictly in bucket order so every rank
 // issues the same collectives in the same order. finish() starts what is
 // left (parameters that got no gradient this step contribute their current
-// .grad or zeros), waits, and writes each parameter's .grad:
+// .grad, zeros if none), waits, and leaves in each parameter's .grad:
 //   .grad = (Σ_ranks .grad) / size   (average = true, the default)
 //   .grad =  Σ_ranks .grad           (average = false)
 // — what a plain all-reduce of every .grad after backward gives (bit for bit
@@ -24,8 +25,12 @@
 // then finish(), then the optimiser step. A second backward before finish()
 // is refused (gradient accumulation across steps is not supported). In a
 // group of one rank there is nothing to sum: no hooks, and finish() returns.
+// Code that replaces a .grad (rather than updating it in place) costs a copy
+// back into the bucket; the result is the same.
 #pragma once
 
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
 #include <torch/torch.h>
 
 #include <cstddef>
@@ -68,13 +73,24 @@ class GradientSync {
     std::unique_ptr<PendingOp> pending;
   };
 
-  void on_gradient(std::size_t param, const torch::Tensor& grad);
+  // Runs after AccumulateGrad of one parameter.
+  struct Arrived final : torch::autograd::FunctionPostHook {
+    Arrived(GradientSync& owner, std::size_t param) : owner(&owner), param(param) {}
+    torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                              const torch::autograd::variable_list& inputs) override;
+    GradientSync* owner;
+    std::size_t param;
+  };
+
+  // Makes the parameter's .grad its slot again, moving a replaced value in.
+  void adopt(std::size_t param);
+  void on_gradient(std::size_t param);
   void launch_ready();
 
   Comm comm_;
   bool average_;
   std::vector<torch::Tensor> params_;
-  std::vector<unsigned> hooks_;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // hold our post hooks
   std::vector<Bucket> buckets_;
   std::vector<std::size_t> bucket_of_;  // parameter → bucket
   std::vector<torch::Tensor> slots_;    // parameter → its view of its bucket
