@@ -74,11 +74,14 @@ echo "sent SIGUSR1 to job $job"
 requeued=0
 for _ in $(seq 600); do
   state="$(job_state "$job")"
-  if [ "$(restarts "$job")" = 1 ] && [ "$requeued" = 0 ]; then
+  if [ "$(restarts "$job")" = 1 ] && [ "$requeued" = 0 ] && [ "$state" = PENDING ]; then
     requeued=1
     echo "job $job requeued ($state)"
     # Slurm holds a requeued job ~2 minutes before it is eligible again; a
-    # test need not wait that out.
+    # test need not wait that out. But slurmd refuses a credential made in
+    # the same second as the old run's revocation ("Job credential revoked",
+    # the job then fails), so the release waits for the next seconds.
+    sleep 2
     scontrol update JobId="$job" StartTime=now >/dev/null 2>&1
   fi
   case "$state" in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL) break ;; esac
