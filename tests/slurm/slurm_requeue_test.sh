@@ -65,7 +65,10 @@ for _ in $(seq 600); do
   [ -f "$work/preempted.h5" ] && /usr/bin/python3 -c "
 import h5py, sys
 with h5py.File(sys.argv[1], 'r') as f: sys.exit(0 if len(f['epochs']) > 0 else 1)" "$work/preempted.h5" 2>/dev/null && break
-  [ "$(job_state "$job")" = RUNNING ] || [ "$(job_state "$job")" = PENDING ] || fail "job $job ended before the signal: $(job_state "$job")"
+  # One reading per poll, and only an end state fails: a starting job passes
+  # through CONFIGURING, and scontrol may briefly answer nothing.
+  state="$(job_state "$job")"
+  case "$state" in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL) fail "job $job ended before the signal: $state" ;; esac
   sleep 0.5
 done
 scancel --signal=USR1 --batch "$job" || fail "scancel --signal=USR1 --batch failed"
