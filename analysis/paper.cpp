@@ -17,7 +17,7 @@ extern const char* const kBuiltinPaperTables;
 
 namespace {
 
-constexpr const char* kHint = "the file follows shared/paper/tables.toml: [table1] … [table5]";
+constexpr const char* kHint = "the file follows analysis/paper_tables.toml: [table1] … [table5]";
 
 class Parser {
  public:
@@ -216,7 +216,7 @@ PaperTables PaperTables::from_file(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) {
     throw Error("cannot read the paper's tables", Where{.file = path.string()},
-                "give a TOML file laid out like shared/paper/tables.toml, or leave out --paper");
+                "give a TOML file laid out like analysis/paper_tables.toml, or leave out --paper");
   }
   std::ostringstream text;
   text << in.rdbuf();

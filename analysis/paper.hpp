@@ -1,6 +1,6 @@
 // The paper's printed numbers (Tables 1–5 of Chen et al., ICLR 2024), read
-// from analysis/paper_tables.toml (a copy of shared/paper/tables.toml that
-// is compiled into cir-report) or from a file given with --paper.
+// from analysis/paper_tables.toml (compiled into cir-report) or from a file
+// given with --paper.
 #pragma once
 
 #include <filesystem>

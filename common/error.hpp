@@ -1,4 +1,4 @@
-// cir's error type and process exit codes (DESIGN.md "Errors and exit codes").
+// cir's error type and process exit codes (docs/architecture.md "Errors and exit codes").
 #pragma once
 
 #include <stdexcept>

@@ -1,8 +1,8 @@
-// Fault injection for the crash tests (DESIGN.md "Determinism and
-// equivalence"): with CIR_FAULT=<point>:<N> in the environment, the process
-// SIGKILLs itself the N-th time it reaches fault_point(<point>), so a test
-// can kill a run inside a checkpoint write or a store commit instead of
-// hoping that a kill at a random moment lands there. The points:
+// Fault injection for the crash tests
+// (docs/determinism.md "The chaos test and fault points"): with
+// CIR_FAULT=<point>:<N> in the environment, the process SIGKILLs itself the
+// N-th time it reaches fault_point(<point>), so a test can kill a run inside a
+// checkpoint write or a store commit instead of hoping for a random kill. The points:
 //   checkpoint.write  CheckpointDir::save has written the tensors into the
 //                     checkpoint's temporary folder, not yet state.json;
 //   store.commit      the store's new snapshot is written to <store>.tmp,

@@ -3,12 +3,12 @@
 // Every draw is a pure function of its address: (seed, purpose, a, b, index).
 // Nothing depends on call order, so a resumed run, a run with more loader
 // threads, or a rank that draws only its slice of a global batch gets the
-// very same numbers. DESIGN.md "Determinism" names the addresses:
+// very same numbers. The main addresses (docs/determinism.md "Keyed random streams" lists all):
 //   data order of an epoch          (seed, purpose::data_order, epoch, 0)
-//   augmentation of a sample        (seed, purpose::augmentation, epoch, sample)
+//   augmentation of an image        (seed, purpose::augmentation, epoch, 2 x triplet + 0 or 1)
 //   augmenter noise of a step       (seed, purpose::augmenter_noise, epoch, step)
-// and the index runs over the values of that stream (e.g. the elements of
-// the global B x 512 noise tensor, row-major).
+// and the index runs over the values of that stream. A LibTorch sampler (the
+// augmenter noise) is seeded with two values of its stream instead.
 #pragma once
 
 #include <array>

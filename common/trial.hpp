@@ -37,7 +37,7 @@ struct RecallValue {
   double value = 0.0;  // percent, 0–100
 };
 
-// What a trial reports at the end of each epoch (DESIGN.md "/epochs").
+// What a trial reports at the end of each epoch (results/README.md "/epochs").
 struct EpochRecord {
   std::string trial_id;
   std::int32_t epoch = 0;  // 0-based

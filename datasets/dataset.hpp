@@ -1,5 +1,5 @@
 // A composed-image-retrieval dataset: training triplets, evaluation splits
-// and the images behind them (contracts.md "datasets/").
+// and the images behind them.
 //
 // Images are numbered 0 … images().size() - 1 across the whole dataset;
 // triplets and queries name images by that number. An evaluation split has

@@ -1,4 +1,4 @@
-// Batches for training and evaluation (contracts.md "datasets/loader.hpp").
+// Batches for training and evaluation (docs/determinism.md "Keyed random streams").
 //
 // TrainLoader: the global order of an epoch is a permutation of the training
 // triplets keyed by (data seed, epoch); global batch s is positions

@@ -1,5 +1,5 @@
-// Readers of the real datasets' folders (REFERENCE.md "Datasets and their
-// files"), in the official release layout and the authors' derived one:
+// Readers of the real datasets' folders (docs/paper-notes.md "Datasets and their files"),
+// in the official release layout and the authors' derived one:
 //   FashionIQ   official: captions/cap.<subset>.<split>.json,
 //                         image_splits/split.<subset>.<split>.json, images/<id>.png|jpg
 //               derived:  captions_pairs/fashion_iq-<split>-cap-<subset>.txt

@@ -1,4 +1,4 @@
-// The built-in multi-grained benchmark (DESIGN.md "Model and data scale").
+// The built-in multi-grained benchmark (docs/paper-notes.md "CPU scale and the synthetic benchmark").
 //
 // An image shows one shape on a shaded background. Its described attributes
 // are shape (circle, square, triangle, diamond), colour (red, green, blue,

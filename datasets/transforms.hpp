@@ -1,4 +1,4 @@
-// The image transforms of REFERENCE.md "Training set-up":
+// The image transforms of docs/paper-notes.md "Image transforms":
 //   train: RandomResizedCrop(S, scale 0.75–1.33 as the reference writes it,
 //          ratio 3/4–4/3) + horizontal flip (p = 0.5) where the dataset
 //          allows mirroring;

@@ -27,7 +27,7 @@ struct SweepOptions {
 using RunnerFactory = std::function<std::unique_ptr<TrialRunner>()>;
 
 // Parses argv, runs the sweep (or the dry run), and returns the process exit
-// code (DESIGN.md "Errors and exit codes"); errors are printed, not thrown.
+// code (docs/architecture.md "Errors and exit codes"); errors are printed, not thrown.
 // `why_no_runner` is the message for a build without a runner.
 int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::string& why_no_runner = {});
 

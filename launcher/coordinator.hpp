@@ -1,4 +1,4 @@
-// The coordinator (DESIGN.md "One sweep, end to end", step 3): a thread on
+// The coordinator (docs/architecture.md "The coordinator"): a thread on
 // rank 0 that owns the trial queue and the store. It hands the run with the
 // most expected work left to the next group leader that asks, commits the
 // epoch records leaders send, records how each run ended, and prints one

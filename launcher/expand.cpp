@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-// Training samples per epoch of the real datasets (REFERENCE.md).
+// Training samples per epoch of the real datasets (docs/paper-notes.md "Datasets and their files").
 double train_samples(const json& p) {
   const std::string dataset = p.at("data.dataset").get<std::string>();
   if (dataset == "fashioniq")

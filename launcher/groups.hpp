@@ -1,8 +1,8 @@
-// How the world's ranks form data-parallel groups (DESIGN.md "One sweep, end
-// to end", step 2): groups of ranks_per_trial consecutive ranks, never across
-// a node when the node can hold the group. Ranks left over on their nodes are
-// pooled (in rank order) into groups that span nodes; ranks still left over
-// stay idle.
+// How the world's ranks form data-parallel groups
+// (docs/architecture.md "Groups"): groups of ranks_per_trial consecutive
+// ranks, never across a node when the node can hold the group. Ranks left
+// over on their nodes are pooled (in rank order) into groups that span
+// nodes; ranks still left over stay idle.
 #pragma once
 
 #include <mpi.h>

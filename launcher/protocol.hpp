@@ -1,5 +1,5 @@
 // What group leaders and the coordinator say to each other over MPI
-// (DESIGN.md "One sweep, end to end"). Every message is a JSON text on the
+// (docs/architecture.md "The coordinator"). Every message is a JSON text on the
 // coordinator's communicator; the tag says what it is.
 //   leader → coordinator: request (wants work), record (one epoch; the
 //                         coordinator answers ack once it holds it), result

@@ -112,7 +112,7 @@ std::vector<KeySpec> make_schema() {
               .meaning = "gamma = exp(-gamma0*epoch/epochs); inf = baseline"},
       number("loss.w1", 1.0, 0.0, any, "augmenter scale of alpha"),
       number("loss.w2", 1.0, 0.0, any, "augmenter scale of beta"),
-      string("loss.augmenter", "reference", {"paper", "reference"}, "augmenter form (REFERENCE.md)"),
+      string("loss.augmenter", "reference", {"paper", "reference"}, "augmenter form (docs/paper-notes.md)"),
       string("loss.uncertainty", "reference", {"paper", "reference"}, "L_u form"),
       // [train]
       integer("train.epochs", 60, 1, any, "epochs"),

@@ -1,4 +1,4 @@
-// Sweep specs (DESIGN.md "Sweep specs", sweeps/README.md): a TOML file,
+// Sweep specs (sweeps/README.md): a TOML file,
 // the presets it extends, its [grid] and [[grid.union]] blocks and the
 // command line's --set overrides, loaded and checked against the schema.
 //

@@ -1,4 +1,4 @@
-// One sweep on the MPI world (DESIGN.md "One sweep, end to end"): rank 0
+// One sweep on the MPI world (docs/architecture.md "A sweep, end to end"): rank 0
 // loads the spec, opens the store and broadcasts the trials; the world splits
 // into groups; rank 0's coordinator thread hands out trials; every group runs
 // them through the TrialRunner until the queue is empty or a stop signal

@@ -1,4 +1,4 @@
-// The composed-retrieval model (REFERENCE.md "Network"):
+// The composed-retrieval model (docs/paper-notes.md "Network"):
 //   f_t = upper(lower(I_t))                       image_features
 //   f_s = upper(compositor(lower(I_s), text(T_s)))  compose
 // with text(T) = model(encoder(T)), model = BatchNorm1d → Linear → optional

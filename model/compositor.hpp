@@ -1,4 +1,4 @@
-// The CoSMo compositor ("DisentangledTransformer", REFERENCE.md "Network"):
+// The CoSMo compositor ("DisentangledTransformer", docs/paper-notes.md "Network"):
 // composes a layer4 map x [B, C, h, w] with a text feature t [B, T] into a
 // map of the same shape as x.
 //   n  = InstanceNorm2d(x)                      (no affine, eps 1e-5)

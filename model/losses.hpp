@@ -1,4 +1,4 @@
-// The training objective (REFERENCE.md "Uncertainty modelling", "Losses").
+// The training objective (docs/paper-notes.md "Augmenter" and the two sections after it).
 // The trainer calls total_loss on the GLOBAL batch (features all-gathered
 // with autograd), so every rank computes the same loss from the same noise.
 #pragma once

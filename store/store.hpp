@@ -1,4 +1,4 @@
-// The HDF5 results store (DESIGN.md "Results store"): the public API that the
+// The HDF5 results store (docs/store-format.md): the public API that the
 // launcher's coordinator writes through and cir-report reads through.
 // No LibTorch, no MPI.
 #pragma once

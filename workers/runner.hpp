@@ -1,8 +1,8 @@
 // The real trial runner: trains one trial of a sweep data-parallel on its
-// group of ranks (DESIGN.md "One sweep, end to end", "Determinism and
-// equivalence"), evaluates it, reports one EpochRecord per epoch through
-// the group leader, and checkpoints so that a stopped or killed run resumes
-// with the same rows. cir-sweep calls it for every trial.
+// group of ranks (docs/architecture.md "The launcher/worker seam",
+// docs/determinism.md "N ranks equal one rank"), evaluates it, reports one
+// EpochRecord per epoch through the group leader, and checkpoints so that a
+// stopped or killed run resumes with the same rows. cir-sweep calls it for every trial.
 #pragma once
 
 #include <memory>
@@ -17,8 +17,8 @@ namespace cir::workers {
 // - model: the dataset (data.*), the text stack built on its training
 //   captions, the composed model (model.*), SGD with momentum, weight decay
 //   and the text encoder's lr factor, the schedule (train.schedule), γ per
-//   epoch (loss.gamma0); weights start identical on every rank (seeded by
-//   the trial seed, then broadcast from the group leader);
+//   epoch (loss.gamma0); weights start identical on every rank (every rank
+//   seeds their initialisation with the same key of the trial seed);
 // - each step: this rank's slice of the global batch, features all-gathered
 //   with autograd, the loss on the global batch with augmenter noise keyed
 //   by (seed, epoch, step), synchronised batch norms, gradients summed

@@ -1,4 +1,4 @@
-// The learning-rate schedules of REFERENCE.md "Training set-up", as a factor
+// The learning-rate schedules of docs/paper-notes.md "Training set-up", as a factor
 // of the base rate per epoch (the rate is constant within an epoch):
 //   paper:     ×0.1 at each epoch of train.lr_steps (the paper: [45]);
 //   reference: linear warm-up from train.warmup_factor at epoch 0 to 1 at

@@ -1,4 +1,4 @@
-// The trainer's evaluation (REFERENCE.md "Evaluation"): Recall@K of every
+// The trainer's evaluation (docs/paper-notes.md "Evaluation"): Recall@K of every
 // evaluation split of the dataset for the model as it is now.
 #pragma once
 

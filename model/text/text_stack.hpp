@@ -1,5 +1,5 @@
 // The text half of the model as a trial's parameters choose it: a tokenizer
-// and the encoder that reads its ids (contracts.md).
+// and the encoder that reads its ids (docs/paper-notes.md "Network").
 //   model.text.encoder = "roberta": model.text.weights names a folder with
 //     model.safetensors (HF RoBERTa names, loaded strictly), vocab.json and
 //     merges.txt, and optionally config.json (HF keys; absent = roberta-base,

@@ -1,4 +1,4 @@
-// The contract of DESIGN.md "Determinism and equivalence" at small scale:
+// The contract of docs/determinism.md "N ranks equal one rank" at small scale:
 // training on 2 ranks at global batch B (features gathered with autograd,
 // synchronised batch norm, bucketed gradient averaging) follows the same
 // trajectory as training on 1 rank at B.

@@ -1,7 +1,7 @@
 // A sweep SIGKILLed again and again, every process of the job at once (inside
 // a checkpoint write, inside a store commit, and at random moments), and then
 // rerun gives exactly the /epochs and /recalls rows and the trial statuses of
-// an uninterrupted run (DESIGN.md "Determinism and equivalence"). The kills
+// an uninterrupted run (docs/determinism.md "The chaos test and fault points"). The kills
 // inside a checkpoint write and a store commit come from CIR_FAULT
 // (common/fault.hpp); each round checks that its kill landed where intended.
 #include <signal.h>

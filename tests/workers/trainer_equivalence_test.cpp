@@ -1,4 +1,4 @@
-// DESIGN.md "Determinism and equivalence": a trial on 2 ranks at global
+// docs/determinism.md "N ranks equal one rank": a trial on 2 ranks at global
 // batch B is the same computation as on 1 rank at B — features all-gathered
 // with autograd, the loss on the global batch, synchronised batch norms,
 // gradients summed — for both loss forms. After 3 steps (one epoch of 24

@@ -1,6 +1,6 @@
 // A sweep stopped by SIGUSR1 checkpoints at a step boundary and exits 75;
 // rerunning the same command resumes and leaves exactly the rows of an
-// uninterrupted run (DESIGN.md "Determinism and equivalence").
+// uninterrupted run (docs/determinism.md "Resume").
 #include <chrono>
 #include <thread>
 

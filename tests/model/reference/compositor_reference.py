@@ -1,4 +1,5 @@
-"""The CoSMo compositor written from REFERENCE.md's equations with torch.nn,
+"""The CoSMo compositor written from the equations of model/compositor.hpp
+(docs/paper-notes.md "Network") with torch.nn,
 head by head, with the authors' parameter names. Random weights (including
 the two module weights and the styler's biases), a random map and text
 feature, the output and the gradients of sum(out * upstream), all in double
