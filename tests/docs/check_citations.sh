@@ -6,7 +6,10 @@
 #     docs/<name>.md "Section" is a heading of that file (the quoted name on
 #     the same line as the path);
 #  3. every other <name>.md named anywhere is a file of the repository (a
-#     path from its root, or a file name that some path ends with).
+#     path from its root, or a file name that some path ends with);
+#  4. every path of the repository that a docs/ page names in backticks
+#     (`workers/trainer.cpp`, `sweeps/base/`) exists, so a renamed file
+#     takes its mentions along.
 # Usage: check_citations.sh SOURCE_DIR. Reads the files git tracks, or every
 # file outside build/ and .git/ when SOURCE_DIR is not a git checkout.
 set -uo pipefail
@@ -77,6 +80,18 @@ while IFS= read -r hit; do
   fi
   [ "${checked[$name]}" = found ] || fail "$place: names $name, which is not a file of the repository"
 done < <(grep -IonHE '[A-Za-z0-9_./-]*[A-Za-z0-9_-][.]md\b' -- "${files[@]}" 2>/dev/null)
+
+# 4. Paths in docs/ pages: backticked, starting with a top-level folder, no
+# placeholders (<sweep>, *).
+top='(analysis|bench|cmake|common|datasets|docs|launcher|model|results|scripts|slurm|store|sweeps|tests|workers)/'
+while IFS= read -r hit; do
+  place="${hit%%:\`*}"
+  path="${hit#"$place:"}"
+  path="${path//\`/}"
+  path="${path%% *}"
+  [[ "$path" =~ ^$top && ! "$path" =~ [\<\*] ]] || continue
+  [ -e "$path" ] || fail "$place: names $path, which does not exist"
+done < <(grep -IonE '`[^`]+`' -- /dev/null $(printf '%s\n' "${files[@]}" | grep -E '^docs/.*[.]md$') 2>/dev/null)
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures citation(s) point outside the repository or at nothing"
