@@ -1,6 +1,17 @@
 #include "common/trial.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <array>
+
 namespace cir {
+
+namespace {
+
+constexpr std::array kOutcomes = {TrialResult::Outcome::done, TrialResult::Outcome::failed,
+                                  TrialResult::Outcome::diverged, TrialResult::Outcome::stopped};
+
+}  // namespace
 
 const char* to_string(TrialStatus status) {
   switch (status) {
@@ -16,6 +27,33 @@ const char* to_string(TrialStatus status) {
       return "diverged";
   }
   return "unknown";
+}
+
+const char* to_string(TrialResult::Outcome outcome) {
+  switch (outcome) {
+    case TrialResult::Outcome::done:
+      return "done";
+    case TrialResult::Outcome::failed:
+      return "failed";
+    case TrialResult::Outcome::diverged:
+      return "diverged";
+    case TrialResult::Outcome::stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+void to_json(nlohmann::json& j, TrialResult::Outcome outcome) { j = to_string(outcome); }
+
+void from_json(const nlohmann::json& j, TrialResult::Outcome& outcome) {
+  const auto name = j.get<std::string>();
+  for (const TrialResult::Outcome known : kOutcomes) {
+    if (name == to_string(known)) {
+      outcome = known;
+      return;
+    }
+  }
+  throw nlohmann::json::other_error::create(501, "unknown trial outcome '" + name + "'", &j);
 }
 
 }  // namespace cir

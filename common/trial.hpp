@@ -1,12 +1,23 @@
 // What the launcher, the workers and the store say to each other about a
-// trial: its definition, the record of one epoch, and the runner interface
-// that workers/ implements. No LibTorch, no MPI, no HDF5.
+// trial: its definition, the record of one epoch, how a run ended, and the
+// runner interface that workers/ implements. No LibTorch, no MPI, no HDF5.
+//
+// Each record has a field table (common/fields.hpp) that every encoding
+// derives from: the JSON of the launcher's messages and of the workers'
+// checkpoints (common/fields_json.hpp) and, for EpochRecord, the columns of
+// the store's /epochs (store/snapshot.hpp). A new member is one table entry
+// next to it.
 #pragma once
+
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include "common/fields.hpp"
 
 namespace cir {
 
@@ -28,14 +39,34 @@ struct TrialSpec {
   std::vector<std::string> swept_keys;
   // A relative cost estimate for longest-expected-first scheduling.
   double expected_cost = 1.0;
+
+  bool operator==(const TrialSpec&) const = default;
 };
+
+constexpr auto fields(std::type_identity<TrialSpec>) {
+  return std::tuple{Field{"id", &TrialSpec::id},
+                    Field{"index", &TrialSpec::index},
+                    Field{"seed", &TrialSpec::seed},
+                    Field{"params_json", &TrialSpec::params_json},
+                    Field{"swept_keys", &TrialSpec::swept_keys},
+                    Field{"expected_cost", &TrialSpec::expected_cost}};
+}
+static_assert(lists_every_member<TrialSpec>());
 
 // Recall@K of one split at one epoch.
 struct RecallValue {
   std::string split;  // "dress", "shirt", "toptee", "test", "val", …
   std::int32_t k = 0;
   double value = 0.0;  // percent, 0–100
+
+  bool operator==(const RecallValue&) const = default;
 };
+
+constexpr auto fields(std::type_identity<RecallValue>) {
+  return std::tuple{Field{"split", &RecallValue::split}, Field{"k", &RecallValue::k},
+                    Field{"value", &RecallValue::value}};
+}
+static_assert(lists_every_member<RecallValue>());
 
 // What a trial reports at the end of each epoch (results/README.md "/epochs").
 struct EpochRecord {
@@ -47,14 +78,50 @@ struct EpochRecord {
   double lr = 0.0;       // base learning rate at the end of the epoch
   double train_seconds = 0.0, eval_seconds = 0.0, samples_per_second = 0.0;
   std::vector<RecallValue> recalls;  // empty when the epoch was not evaluated
+
+  bool operator==(const EpochRecord&) const = default;
 };
+
+// The names are the store's /epochs columns (results/README.md) and the keys
+// of the record's JSON. The recalls are no /epochs column: the store keeps
+// them in /recalls, one row per value.
+constexpr auto fields(std::type_identity<EpochRecord>) {
+  return std::tuple{Field{"trial", &EpochRecord::trial_id},
+                    Field{"epoch", &EpochRecord::epoch},
+                    Field{"loss_total", &EpochRecord::loss_total},
+                    Field{"loss_info", &EpochRecord::loss_info},
+                    Field{"loss_u", &EpochRecord::loss_u},
+                    Field{"gamma", &EpochRecord::gamma},
+                    Field{"aug_std", &EpochRecord::aug_std},
+                    Field{"lr", &EpochRecord::lr},
+                    Field{"train_seconds", &EpochRecord::train_seconds},
+                    Field{"eval_seconds", &EpochRecord::eval_seconds},
+                    Field{"samples_per_second", &EpochRecord::samples_per_second},
+                    Field{"recalls", &EpochRecord::recalls}};
+}
+static_assert(lists_every_member<EpochRecord>());
 
 // How a run of a trial ended.
 struct TrialResult {
   enum class Outcome { done, failed, diverged, stopped } outcome = Outcome::done;
   std::int32_t epoch = -1;  // the epoch at which it failed, diverged or stopped
   std::string message;      // the error text for failed / diverged
+
+  bool operator==(const TrialResult&) const = default;
 };
+
+constexpr auto fields(std::type_identity<TrialResult>) {
+  return std::tuple{Field{"outcome", &TrialResult::outcome}, Field{"epoch", &TrialResult::epoch},
+                    Field{"message", &TrialResult::message}};
+}
+static_assert(lists_every_member<TrialResult>());
+
+// "done", "failed", "diverged", "stopped".
+const char* to_string(TrialResult::Outcome outcome);
+// An outcome in JSON is its name; reading another string throws
+// nlohmann::json::exception.
+void to_json(nlohmann::json& j, TrialResult::Outcome outcome);
+void from_json(const nlohmann::json& j, TrialResult::Outcome& outcome);
 
 // Everything a runner gets from the launcher for one run of a trial.
 struct TrialContext {

@@ -181,8 +181,8 @@ void Coordinator::on_request(int source) {
   const TrialSpec& trial = trials_[work->trial];
   // The group starts at once; the store learns while it does (this thread
   // handles the group's records only after this).
-  const std::string assignment =
-      json{{"trial", static_cast<std::int64_t>(work->trial)}, {"resume_from", work->resume_from}}.dump();
+  const std::string assignment = encode(
+      AssignMessage{.trial = static_cast<std::int64_t>(work->trial), .resume_from = work->resume_from});
   MPI_Send(assignment.data(), static_cast<int>(assignment.size()), MPI_CHAR, source, kAssign, outbox_);
   running_[work->trial] =
       Running{.started = steady_seconds(),
@@ -206,9 +206,10 @@ void Coordinator::on_request(int source) {
 }
 
 void Coordinator::on_record(int source, const std::string& text) {
-  const EpochRecord record = record_from_json(json::parse(text));
+  const auto record = decode<EpochRecord>(text);
   writer_.append_epoch(record);
-  MPI_Send(nullptr, 0, MPI_CHAR, source, kAck, outbox_);
+  const std::string ack = encode(AckMessage{.trial_id = record.trial_id, .epoch = record.epoch});
+  MPI_Send(ack.data(), static_cast<int>(ack.size()), MPI_CHAR, source, kAck, outbox_);
   writer_.commit();
   const std::size_t index = index_of_.at(record.trial_id);
   const TrialSpec& trial = trials_[index];
@@ -224,7 +225,7 @@ void Coordinator::on_record(int source, const std::string& text) {
 }
 
 void Coordinator::on_result(const std::string& text) {
-  const ResultMessage message = result_from_json(json::parse(text));
+  const auto message = decode<ResultMessage>(text);
   const std::size_t index = index_of_.at(message.trial_id);
   const TrialSpec& trial = trials_[index];
   const double seconds = steady_seconds() - running_[index].started;

@@ -1,40 +1,106 @@
-// What group leaders and the coordinator say to each other over MPI
-// (docs/architecture.md "The coordinator"). Every message is a JSON text on the
-// coordinator's communicator; the tag says what it is.
-//   leader → coordinator: request (wants work), record (one epoch; the
+// What the ranks of a sweep say to each other over MPI (docs/architecture.md
+// "The coordinator"). Every message is the JSON text of one of the records
+// below (common/fields_json.hpp); on the coordinator's communicators the tag
+// says which.
+//   rank 0 → every rank:  setup (broadcast once, before the groups form)
+//   leader → coordinator: request (wants work), record (an EpochRecord; the
 //                         coordinator answers ack once it holds it), result
 //   coordinator → leader: assign (a trial and the epoch to continue from),
-//                         finish (no more work), ack
+//                         finish (no more work; an empty message), ack
 #pragma once
-
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
+#include <tuple>
+#include <vector>
 
+#include "common/fields_json.hpp"
 #include "common/trial.hpp"
 
 namespace cir::launcher {
 
 enum Tag : int { kRequest = 101, kAssign = 102, kFinish = 103, kRecord = 104, kAck = 105, kResult = 106 };
 
-struct Assignment {
-  std::int64_t trial = -1;  // index in the sweep's trial list; -1 = finish
-  std::int32_t resume_from = 0;
+// What rank 0 tells every rank before the sweep starts.
+struct SetupMessage {
+  int code = 0;  // non-zero: every rank exits with it
+  int ranks_per_trial = 1;
+  std::string checkpoint_root;
+  std::vector<TrialSpec> trials;
+
+  bool operator==(const SetupMessage&) const = default;
 };
 
-nlohmann::json to_json(const EpochRecord& record);
-EpochRecord record_from_json(const nlohmann::json& json);
+constexpr auto fields(std::type_identity<SetupMessage>) {
+  return std::tuple{
+      Field{"code", &SetupMessage::code}, Field{"ranks_per_trial", &SetupMessage::ranks_per_trial},
+      Field{"checkpoint_root", &SetupMessage::checkpoint_root}, Field{"trials", &SetupMessage::trials}};
+}
+static_assert(lists_every_member<SetupMessage>());
+
+// A group leader asks for work.
+struct RequestMessage {
+  int group = -1;
+
+  bool operator==(const RequestMessage&) const = default;
+};
+
+constexpr auto fields(std::type_identity<RequestMessage>) {
+  return std::tuple{Field{"group", &RequestMessage::group}};
+}
+static_assert(lists_every_member<RequestMessage>());
+
+// The coordinator hands a leader a trial.
+struct AssignMessage {
+  std::int64_t trial = 0;  // index in the sweep's trial list
+  std::int32_t resume_from = 0;
+
+  bool operator==(const AssignMessage&) const = default;
+};
+
+constexpr auto fields(std::type_identity<AssignMessage>) {
+  return std::tuple{Field{"trial", &AssignMessage::trial}, Field{"resume_from", &AssignMessage::resume_from}};
+}
+static_assert(lists_every_member<AssignMessage>());
+
+// The coordinator holds this epoch of this trial.
+struct AckMessage {
+  std::string trial_id;
+  std::int32_t epoch = 0;
+
+  bool operator==(const AckMessage&) const = default;
+};
+
+constexpr auto fields(std::type_identity<AckMessage>) {
+  return std::tuple{Field{"trial", &AckMessage::trial_id}, Field{"epoch", &AckMessage::epoch}};
+}
+static_assert(lists_every_member<AckMessage>());
 
 // A trial's end as sent by its leader.
 struct ResultMessage {
   std::string trial_id;
   TrialResult result;
   int group = -1;
-};
-nlohmann::json to_json(const ResultMessage& message);
-ResultMessage result_from_json(const nlohmann::json& json);
 
-const char* to_string(TrialResult::Outcome outcome);
+  bool operator==(const ResultMessage&) const = default;
+};
+
+constexpr auto fields(std::type_identity<ResultMessage>) {
+  return std::tuple{Field{"trial", &ResultMessage::trial_id}, Field{"result", &ResultMessage::result},
+                    Field{"group", &ResultMessage::group}};
+}
+static_assert(lists_every_member<ResultMessage>());
+
+// The text of a message, and a message from its text; decode throws
+// nlohmann::json::exception for a text that is not one.
+template <HasFields Message>
+std::string encode(const Message& message) {
+  return nlohmann::json(message).dump();
+}
+
+template <HasFields Message>
+Message decode(const std::string& text) {
+  return nlohmann::json::parse(text).get<Message>();
+}
 
 }  // namespace cir::launcher

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include "common/digest.hpp"
@@ -24,53 +24,9 @@ namespace cir::launcher {
 
 namespace {
 
-using nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr int kCoordinatorRank = 0;
-
-// What rank 0 tells every rank before the sweep starts.
-struct Setup {
-  int code = 0;  // non-zero: every rank exits with it
-  int ranks_per_trial = 1;
-  std::string checkpoint_root;
-  std::vector<TrialSpec> trials;
-};
-
-std::string encode(const Setup& setup) {
-  json trials = json::array();
-  for (const auto& t : setup.trials)
-    trials.push_back({{"id", t.id},
-                      {"index", t.index},
-                      {"seed", t.seed},
-                      {"params", t.params_json},
-                      {"swept", t.swept_keys},
-                      {"cost", t.expected_cost}});
-  return json{{"code", setup.code},
-              {"ranks_per_trial", setup.ranks_per_trial},
-              {"checkpoint_root", setup.checkpoint_root},
-              {"trials", std::move(trials)}}
-      .dump();
-}
-
-Setup decode(const std::string& text) {
-  const json j = json::parse(text);
-  Setup setup;
-  setup.code = j.at("code").get<int>();
-  setup.ranks_per_trial = j.at("ranks_per_trial").get<int>();
-  setup.checkpoint_root = j.at("checkpoint_root").get<std::string>();
-  for (const auto& t : j.at("trials")) {
-    TrialSpec trial;
-    trial.id = t.at("id").get<std::string>();
-    trial.index = t.at("index").get<std::int64_t>();
-    trial.seed = t.at("seed").get<std::int64_t>();
-    trial.params_json = t.at("params").get<std::string>();
-    trial.swept_keys = t.at("swept").get<std::vector<std::string>>();
-    trial.expected_cost = t.at("cost").get<double>();
-    setup.trials.push_back(std::move(trial));
-  }
-  return setup;
-}
 
 }  // namespace
 
@@ -117,8 +73,8 @@ int count_requeue(const SweepOptions& options, const std::string& cause) {
 namespace {
 
 // Rank 0: the spec, its trials and the store. Errors become the setup's code.
-Setup prepare(const SweepOptions& options, int world_size, std::optional<store::Writer>& writer) {
-  Setup setup;
+SetupMessage prepare(const SweepOptions& options, int world_size, std::optional<store::Writer>& writer) {
+  SetupMessage setup;
   try {
     SweepSpec spec = load_spec(options);
     setup.trials = expand(spec);
@@ -169,29 +125,22 @@ TrialResult agree(const TrialResult& mine, const GroupLayout& layout) {
     int code, rank;
   } local{outcome_code(mine.outcome), layout.group_rank}, worst{};
   MPI_Allreduce(&local, &worst, 1, MPI_2INT, MPI_MAXLOC, layout.comm);
-  std::string text = json{{"epoch", mine.epoch}, {"message", mine.message}}.dump();
+  std::string text = encode(mine);
   broadcast_text(layout.comm, worst.rank, text);
-  const json j = json::parse(text);
-  TrialResult result;
-  result.outcome = worst.code == kDone       ? TrialResult::Outcome::done
-                   : worst.code == kStopped  ? TrialResult::Outcome::stopped
-                   : worst.code == kDiverged ? TrialResult::Outcome::diverged
-                                             : TrialResult::Outcome::failed;
-  result.epoch = j.at("epoch").get<std::int32_t>();
-  result.message = j.at("message").get<std::string>();
+  TrialResult result = decode<TrialResult>(text);
   if (worst.rank != 0 && !result.message.empty())
     result.message = fmt::format("on group rank {}: {}", worst.rank, result.message);
   return result;
 }
 
 // A group's life: ask for a trial, run it on every rank, report, repeat.
-void serve_group(const GroupLayout& layout, const Setup& setup, TrialRunner& runner, MPI_Comm inbox,
+void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunner& runner, MPI_Comm inbox,
                  MPI_Comm outbox) {
   const bool leader = layout.group_rank == 0;
   while (true) {
     std::string assignment;
     if (leader) {
-      send_text(inbox, kCoordinatorRank, kRequest, json{{"group", layout.group}}.dump());
+      send_text(inbox, kCoordinatorRank, kRequest, encode(RequestMessage{.group = layout.group}));
       int tag = 0;
       assignment = receive_text(outbox, kCoordinatorRank, MPI_ANY_TAG, &tag);
       if (tag == kFinish) assignment.clear();
@@ -199,11 +148,11 @@ void serve_group(const GroupLayout& layout, const Setup& setup, TrialRunner& run
     if (layout.group_size > 1) broadcast_text(layout.comm, 0, assignment);
     if (assignment.empty()) return;
 
-    const json a = json::parse(assignment);
-    const TrialSpec& trial = setup.trials.at(a.at("trial").get<std::size_t>());
+    const auto assigned = decode<AssignMessage>(assignment);
+    const TrialSpec& trial = setup.trials.at(static_cast<std::size_t>(assigned.trial));
     TrialContext context;
     context.trial = &trial;
-    context.resume_from = a.at("resume_from").get<std::int32_t>();
+    context.resume_from = assigned.resume_from;
     context.checkpoint_dir = (fs::path(setup.checkpoint_root) / trial.id).string() + "/";
     context.group_rank = layout.group_rank;
     context.group_size = layout.group_size;
@@ -212,8 +161,12 @@ void serve_group(const GroupLayout& layout, const Setup& setup, TrialRunner& run
       context.report = [&](const EpochRecord& record) {
         EpochRecord stamped = record;
         stamped.trial_id = trial.id;
-        send_text(inbox, kCoordinatorRank, kRecord, to_json(stamped).dump());
-        receive_text(outbox, kCoordinatorRank, kAck);
+        send_text(inbox, kCoordinatorRank, kRecord, encode(stamped));
+        const auto ack = decode<AckMessage>(receive_text(outbox, kCoordinatorRank, kAck));
+        if (ack != AckMessage{.trial_id = trial.id, .epoch = record.epoch})
+          throw std::logic_error(
+              fmt::format("the coordinator acknowledged epoch {} of trial {}, not epoch {} of {}", ack.epoch,
+                          ack.trial_id, record.epoch, trial.id));
       };
     } else {
       context.report = [](const EpochRecord&) {};
@@ -235,7 +188,7 @@ void serve_group(const GroupLayout& layout, const Setup& setup, TrialRunner& run
     result = agree(result, layout);
     if (leader) {
       ResultMessage message{.trial_id = trial.id, .result = result, .group = layout.group};
-      send_text(inbox, kCoordinatorRank, kResult, to_json(message).dump());
+      send_text(inbox, kCoordinatorRank, kResult, encode(message));
     }
   }
 }
@@ -262,14 +215,14 @@ int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
   }
 
   std::optional<store::Writer> writer;
-  Setup setup;
+  SetupMessage setup;
   std::string text;
   if (rank == 0) {
     setup = prepare(options, size, writer);
     text = encode(setup);
   }
   broadcast_text(MPI_COMM_WORLD, 0, text);
-  if (rank != 0) setup = decode(text);
+  if (rank != 0) setup = decode<SetupMessage>(text);
   if (setup.code != 0) return finish(setup.code);
 
   GroupLayout layout = make_groups(MPI_COMM_WORLD, setup.ranks_per_trial);

@@ -65,21 +65,39 @@ h5::Handle trial_type() {
   return type;
 }
 
+// The HDF5 type of an /epochs column, in memory and in the file.
+template <typename T>
+h5::Handle column_type() {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return h5::fixed_string_type(column_width<T>());
+  } else if constexpr (std::is_same_v<T, std::int32_t>) {
+    return h5::datatype_handle(H5Tcopy(H5T_NATIVE_INT32), "copying the int32 type");
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    return h5::datatype_handle(H5Tcopy(H5T_NATIVE_INT64), "copying the int64 type");
+  } else {
+    static_assert(std::is_same_v<T, double>);
+    return h5::datatype_handle(H5Tcopy(H5T_NATIVE_DOUBLE), "copying the double type");
+  }
+}
+
 h5::Handle epoch_type() {
   h5::Handle type = h5::datatype_handle(H5Tcreate(H5T_COMPOUND, sizeof(EpochRow)), "/epochs type");
-  h5::Handle id = h5::fixed_string_type(kIdWidth);
-  insert(type, "trial", HOFFSET(EpochRow, trial), id);
-  insert(type, "epoch", HOFFSET(EpochRow, epoch), H5T_NATIVE_INT32);
-  insert(type, "loss_total", HOFFSET(EpochRow, loss_total), H5T_NATIVE_DOUBLE);
-  insert(type, "loss_info", HOFFSET(EpochRow, loss_info), H5T_NATIVE_DOUBLE);
-  insert(type, "loss_u", HOFFSET(EpochRow, loss_u), H5T_NATIVE_DOUBLE);
-  insert(type, "gamma", HOFFSET(EpochRow, gamma), H5T_NATIVE_DOUBLE);
-  insert(type, "aug_std", HOFFSET(EpochRow, aug_std), H5T_NATIVE_DOUBLE);
-  insert(type, "lr", HOFFSET(EpochRow, lr), H5T_NATIVE_DOUBLE);
-  insert(type, "train_seconds", HOFFSET(EpochRow, train_seconds), H5T_NATIVE_DOUBLE);
-  insert(type, "eval_seconds", HOFFSET(EpochRow, eval_seconds), H5T_NATIVE_DOUBLE);
-  insert(type, "samples_per_second", HOFFSET(EpochRow, samples_per_second), H5T_NATIVE_DOUBLE);
+  for_each_epoch_column([&](const auto& field, std::size_t offset) {
+    insert(type, field.name, offset, column_type<typename std::decay_t<decltype(field)>::Type>());
+  });
   return type;
+}
+
+// The offset in an /epochs row of the column of `Member` (which must be one).
+template <auto Member>
+consteval std::size_t column_offset() {
+  std::optional<std::size_t> found;
+  for_each_epoch_column([&](const auto& field, std::size_t offset) {
+    if constexpr (std::is_same_v<decltype(field.member), decltype(Member)>) {
+      if (field.member == Member) found = offset;
+    }
+  });
+  return found.value();
 }
 
 h5::Handle recall_type() {
@@ -373,17 +391,14 @@ void set_fixed_field(char* field, std::size_t width, const std::string& value) {
 
 EpochRow epoch_row(const EpochRecord& record) {
   EpochRow row{};
-  set_fixed_field(row.trial, kIdWidth, record.trial_id);
-  row.epoch = record.epoch;
-  row.loss_total = record.loss_total;
-  row.loss_info = record.loss_info;
-  row.loss_u = record.loss_u;
-  row.gamma = record.gamma;
-  row.aug_std = record.aug_std;
-  row.lr = record.lr;
-  row.train_seconds = record.train_seconds;
-  row.eval_seconds = record.eval_seconds;
-  row.samples_per_second = record.samples_per_second;
+  for_each_epoch_column([&](const auto& field, std::size_t offset) {
+    const auto& value = record.*field.member;
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
+      set_fixed_field(row.bytes + offset, column_width<std::string>(), value);
+    } else {
+      std::memcpy(row.bytes + offset, &value, sizeof value);
+    }
+  });
   return row;
 }
 
@@ -403,18 +418,23 @@ std::vector<RecallRow> recall_rows(const EpochRecord& record) {
 
 EpochRecord epoch_record(const EpochRow& row) {
   EpochRecord record;
-  record.trial_id = fixed_field(row.trial, kIdWidth);
-  record.epoch = row.epoch;
-  record.loss_total = row.loss_total;
-  record.loss_info = row.loss_info;
-  record.loss_u = row.loss_u;
-  record.gamma = row.gamma;
-  record.aug_std = row.aug_std;
-  record.lr = row.lr;
-  record.train_seconds = row.train_seconds;
-  record.eval_seconds = row.eval_seconds;
-  record.samples_per_second = row.samples_per_second;
+  for_each_epoch_column([&](const auto& field, std::size_t offset) {
+    auto& value = record.*field.member;
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
+      value = fixed_field(row.bytes + offset, column_width<std::string>());
+    } else {
+      std::memcpy(&value, row.bytes + offset, sizeof value);
+    }
+  });
   return record;
+}
+
+const char* row_trial(const EpochRow& row) { return row.bytes + column_offset<&EpochRecord::trial_id>(); }
+
+std::int32_t row_epoch(const EpochRow& row) {
+  std::int32_t epoch = 0;
+  std::memcpy(&epoch, row.bytes + column_offset<&EpochRecord::epoch>(), sizeof epoch);
+  return epoch;
 }
 
 RecallValue recall_value(const RecallRow& row) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "store/store.hpp"
@@ -17,15 +18,50 @@ inline constexpr char kFormatName[] = "cir-results";
 inline constexpr std::size_t kIdWidth = 16;     // a trial id (16 hex digits)
 inline constexpr std::size_t kSplitWidth = 16;  // an evaluation split's name
 
+// How a member of EpochRecord lies in an /epochs row: its width in bytes;
+// 0 for the recalls, which /recalls holds. Strings are fixed-width,
+// NUL-padded.
+template <typename T>
+constexpr std::size_t column_width() {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return kIdWidth;
+  } else if constexpr (std::is_same_v<T, std::vector<RecallValue>>) {
+    return 0;
+  } else {
+    static_assert(
+        std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int64_t> || std::is_same_v<T, double>,
+        "an /epochs column is a string, an int32, an int64 or a double");
+    return sizeof(T);
+  }
+}
+
+// Calls f(field, offset) for each column of /epochs: the entries of
+// EpochRecord's field table (common/trial.hpp) that have a width, in table
+// order, packed.
+template <typename F>
+constexpr void for_each_epoch_column(F&& f) {
+  std::size_t offset = 0;
+  for_each_field<EpochRecord>([&](const auto& field) {
+    constexpr std::size_t width = column_width<typename std::decay_t<decltype(field)>::Type>();
+    if constexpr (width > 0) f(field, offset);
+    offset += width;
+  });
+}
+
+constexpr std::size_t epoch_row_size() {
+  std::size_t size = 0;
+  for_each_epoch_column([&](const auto& field, std::size_t offset) {
+    size = offset + column_width<typename std::decay_t<decltype(field)>::Type>();
+  });
+  return size;
+}
+
 // The rows of /epochs and /recalls, byte for byte as they lie in the file
 // (packed compound types), so a commit copies them without conversion.
-#pragma pack(push, 1)
 struct EpochRow {
-  char trial[kIdWidth];
-  std::int32_t epoch;
-  double loss_total, loss_info, loss_u, gamma, aug_std, lr;
-  double train_seconds, eval_seconds, samples_per_second;
+  char bytes[epoch_row_size()];
 };
+#pragma pack(push, 1)
 struct RecallRow {
   char trial[kIdWidth];
   std::int32_t epoch;
@@ -34,6 +70,13 @@ struct RecallRow {
   double value;
 };
 #pragma pack(pop)
+
+// The key of a row of either table: its trial id (kIdWidth bytes, not
+// NUL-terminated) and its epoch.
+const char* row_trial(const EpochRow& row);
+std::int32_t row_epoch(const EpochRow& row);
+inline const char* row_trial(const RecallRow& row) { return row.trial; }
+inline std::int32_t row_epoch(const RecallRow& row) { return row.epoch; }
 
 // A fixed-width field as a std::string (up to the first NUL).
 std::string fixed_field(const char* field, std::size_t width);

@@ -131,7 +131,7 @@ struct Writer::Impl {
   bool drop_rows(const std::string& id, Pred drop_epoch) {
     const auto key = id_key(id);
     const auto matches = [&](const auto& row) {
-      return std::memcmp(row.trial, key.data(), kIdWidth) == 0 && drop_epoch(row.epoch);
+      return std::memcmp(row_trial(row), key.data(), kIdWidth) == 0 && drop_epoch(row_epoch(row));
     };
     const bool epochs = remove_rows(snapshot.epochs, kEpochChunkRows, matches);
     const bool recalls = remove_rows(snapshot.recalls, kRecallChunkRows, matches);

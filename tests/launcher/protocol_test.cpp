@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "launcher/protocol.hpp"
+#include "tests/common/distinct_fields.hpp"
 
 using namespace cir;
 using namespace cir::launcher;
@@ -20,7 +21,7 @@ TEST(Protocol, EpochRecordRoundTrips) {
   r.eval_seconds = 2.25;
   r.samples_per_second = 800;
   r.recalls = {{"dress", 10, 31.5}, {"dress", 50, 57.25}};
-  const EpochRecord back = record_from_json(to_json(r));
+  const EpochRecord back = decode<EpochRecord>(encode(r));
   EXPECT_EQ(back.trial_id, r.trial_id);
   EXPECT_EQ(back.epoch, 7);
   EXPECT_EQ(back.loss_total, 1.25);
@@ -36,10 +37,33 @@ TEST(Protocol, ResultRoundTrips) {
   ResultMessage m{.trial_id = "abc",
                   .result = {.outcome = TrialResult::Outcome::diverged, .epoch = 3, .message = "loss is nan"},
                   .group = 2};
-  const ResultMessage back = result_from_json(to_json(m));
+  const ResultMessage back = decode<ResultMessage>(encode(m));
   EXPECT_EQ(back.trial_id, "abc");
   EXPECT_EQ(back.result.outcome, TrialResult::Outcome::diverged);
   EXPECT_EQ(back.result.epoch, 3);
   EXPECT_EQ(back.result.message, "loss is nan");
   EXPECT_EQ(back.group, 2);
+}
+
+template <typename Message>
+void expect_round_trip() {
+  const auto message = cir::testing::distinct_record<Message>();
+  cir::testing::expect_every_field_filled(message);
+  EXPECT_EQ(decode<Message>(encode(message)), message) << encode(message);
+}
+
+TEST(Protocol, EveryFieldOfEveryMessageRoundTrips) {
+  expect_round_trip<SetupMessage>();
+  expect_round_trip<RequestMessage>();
+  expect_round_trip<AssignMessage>();
+  expect_round_trip<EpochRecord>();
+  expect_round_trip<AckMessage>();
+  expect_round_trip<ResultMessage>();
+  expect_round_trip<TrialResult>();
+}
+
+TEST(Protocol, AMessageOfAnotherKindIsAnError) {
+  EXPECT_THROW(decode<ResultMessage>(encode(AssignMessage{.trial = 3, .resume_from = 1})),
+               nlohmann::json::exception);
+  EXPECT_THROW(decode<AssignMessage>("not json"), nlohmann::json::exception);
 }

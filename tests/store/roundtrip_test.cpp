@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "store/store.hpp"
 #include "store_fixture.hpp"
+#include "tests/common/distinct_fields.hpp"
 
 namespace cir::store::testing {
 namespace {
@@ -118,6 +119,26 @@ TEST_F(RoundTrip, EpochsAndRecallsComeBackPerTrialInEpochOrder) {
   }
   EXPECT_TRUE(got_a[1].recalls.empty());
   EXPECT_EQ(reader.trials()[1].epochs_done, 3);
+}
+
+// Through the row builder, the /epochs and /recalls compound types and back,
+// for a record whose every field (common/trial.hpp's table) is distinct.
+TEST_F(RoundTrip, EveryFieldOfAnEpochRecordComesBack) {
+  const fs::path path = dir_ / "demo.h5";
+  const TrialSpec a = trial(0);
+  auto written = cir::testing::distinct_record<EpochRecord>();
+  cir::testing::expect_every_field_filled(written);
+  written.trial_id = a.id;
+  written.epoch = 1;
+  {
+    Writer writer = Writer::open(path, header());
+    writer.add_trials({a});
+    writer.append_epoch(record(a.id, 0));
+    writer.append_epoch(written);
+  }
+  const std::vector<EpochRecord> got = Reader::open(path).epochs(a.id);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1], written);
 }
 
 TEST_F(RoundTrip, ThousandsOfRowsSurviveReopeningAndAppending) {

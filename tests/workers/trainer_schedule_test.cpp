@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "tests/common/distinct_fields.hpp"
 #include "workers/schedule.hpp"
 #include "workers/trial_state.hpp"
 
@@ -79,6 +80,29 @@ TEST(TrainerState, RoundTripsExactly) {
   ASSERT_EQ(back.history[0].recalls.size(), 1u);
   EXPECT_EQ(back.history[0].recalls[0].value, 100.0 / 3.0);
   EXPECT_THROW(cir::workers::trial_state_from_json(nlohmann::json{{"epoch", 1}}, "ckpt"), cir::Error);
+}
+
+TEST(TrainerState, EveryFieldOfTheHistoryRoundTrips) {
+  cir::workers::TrialState state;
+  state.epoch = 2;
+  state.history = {cir::testing::distinct_record<cir::EpochRecord>(0),
+                   cir::testing::distinct_record<cir::EpochRecord>(100)};
+  cir::testing::expect_every_field_filled(state.history[0]);
+  const auto back =
+      cir::workers::trial_state_from_json(nlohmann::json::parse(cir::workers::to_json(state).dump()), "x");
+  EXPECT_EQ(back.history, state.history);
+}
+
+TEST(TrainerState, ACheckpointThatCallsTheTrialTrialIdStillReads) {
+  cir::workers::TrialState state;
+  state.history = {cir::testing::distinct_record<cir::EpochRecord>()};
+  nlohmann::json j = cir::workers::to_json(state);
+  nlohmann::json& record = j.at("history").at(0);
+  record["trial_id"] = record.at("trial");
+  record.erase("trial");
+  const auto back = cir::workers::trial_state_from_json(j, "x");
+  ASSERT_EQ(back.history.size(), 1u);
+  EXPECT_EQ(back.history[0], state.history[0]);
 }
 
 }  // namespace
