@@ -131,6 +131,9 @@ struct TrialContext {
   std::int32_t resume_from = 0;
   std::string checkpoint_dir;  // results/<sweep>/checkpoints/<trial id>/
   int group_rank = 0, group_size = 1;
+  // This rank's place among the ranks of the job on its node (from the
+  // launcher's node communicator): which GPU is its own, how many share the cores.
+  int local_rank = 0, local_size = 1;
   // The group's MPI communicator (an MPI_Comm cast to an integer handle via
   // MPI_Comm_c2f), so this header needs no MPI.
   int group_comm_f = 0;

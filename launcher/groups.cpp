@@ -40,8 +40,11 @@ GroupLayout make_groups(MPI_Comm world, int ranks_per_trial) {
   int rank = 0, size = 0;
   MPI_Comm_rank(world, &rank);
   MPI_Comm_size(world, &size);
+  GroupLayout layout;
   MPI_Comm node = MPI_COMM_NULL;
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &layout.local_rank);
+  MPI_Comm_size(node, &layout.local_size);
   // A node is named by the world rank of its first rank.
   int node_name = rank;
   MPI_Bcast(&node_name, 1, MPI_INT, 0, node);
@@ -49,7 +52,6 @@ GroupLayout make_groups(MPI_Comm world, int ranks_per_trial) {
   std::vector<int> nodes(static_cast<std::size_t>(size));
   MPI_Allgather(&node_name, 1, MPI_INT, nodes.data(), 1, MPI_INT, world);
 
-  GroupLayout layout;
   layout.group_of_rank = assign_groups(nodes, ranks_per_trial);
   layout.group = layout.group_of_rank[static_cast<std::size_t>(rank)];
   for (int g : layout.group_of_rank) layout.groups = std::max(layout.groups, g + 1);

@@ -21,11 +21,13 @@ struct GroupLayout {
   int group = -1;  // -1: this rank is idle
   int groups = 0;  // how many groups the world has
   int group_rank = 0, group_size = 0;
-  MPI_Comm comm = MPI_COMM_NULL;   // the group's communicator (MPI_COMM_NULL when idle)
-  std::vector<int> group_of_rank;  // every world rank's group
+  int local_rank = 0, local_size = 1;  // this rank's place among the ranks on its node
+  MPI_Comm comm = MPI_COMM_NULL;       // the group's communicator (MPI_COMM_NULL when idle)
+  std::vector<int> group_of_rank;      // every world rank's group
 };
 
-// Splits `world` (collective). Nodes come from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED).
+// Splits `world` (collective). Nodes, and the ranks' local rank and size on
+// theirs, come from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED).
 GroupLayout make_groups(MPI_Comm world, int ranks_per_trial);
 
 }  // namespace cir::launcher

@@ -156,6 +156,8 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
     context.checkpoint_dir = (fs::path(setup.checkpoint_root) / trial.id).string() + "/";
     context.group_rank = layout.group_rank;
     context.group_size = layout.group_size;
+    context.local_rank = layout.local_rank;
+    context.local_size = layout.local_size;
     context.group_comm_f = static_cast<int>(MPI_Comm_c2f(layout.comm));
     if (leader) {
       context.report = [&](const EpochRecord& record) {

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <optional>
 #include <thread>
 
@@ -38,23 +37,12 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The ranks of this job on this node, from the launcher's environment
-// (Open MPI, MPICH, Slurm); 1 when none says.
-int local_ranks() {
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}) {
-    if (const char* value = std::getenv(name)) {
-      const int n = std::atoi(value);
-      if (n > 0) return n;
-    }
-  }
-  return 1;
-}
-
-int intra_op_threads(const Params& params) {
+// The ranks on this node share its cores.
+int intra_op_threads(const Params& params, int local_size) {
   const std::int64_t requested = params.integer("train.threads");
   if (requested > 0) return static_cast<int>(requested);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / local_ranks());
+  return std::max(1, cores / local_size);
 }
 
 // OpenBLAS keeps its own thread pool (every core by default), which
@@ -68,7 +56,8 @@ void set_threads(int threads) {
   }
 }
 
-torch::Device device_from(const Params& params) {
+// The GPU of a rank is its local rank's, round robin.
+torch::Device device_from(const Params& params, int local_rank) {
   const std::string name = params.string("train.device");
   if (name == "cpu") return torch::kCPU;
   if (name == "cuda") {
@@ -78,8 +67,6 @@ torch::Device device_from(const Params& params) {
                   "use train.device = \"cpu\", or build cir against a CUDA LibTorch");
     }
     const int gpus = static_cast<int>(torch::cuda::device_count());
-    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
-    const int local_rank = local != nullptr ? std::atoi(local) : 0;
     return {torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % gpus)};
   }
   throw Error("unknown device '" + name + "'", Where{.key = "train.device", .trial = params.trial()},
@@ -94,14 +81,14 @@ class TrialRun {
         trial_(*context.trial),
         params_(trial_.params_json, trial_.id),
         comm_(Comm::from_fortran(context.group_comm_f)),
-        device_(device_from(params_)),
+        device_(device_from(params_, context.local_rank)),
         epochs_(static_cast<std::int32_t>(params_.integer("train.epochs"))),
         eval_every_(params_.integer("eval.every")),
         base_lr_(params_.number("train.lr")),
         clip_grad_(params_.number("train.clip_grad")),
         schedule_(schedule_from(params_)),
         loss_options_(model::loss_options(params_)) {
-    set_threads(intra_op_threads(params_));
+    set_threads(intra_op_threads(params_, context.local_size));
     dataset_ = datasets::open_dataset(params_);
     // Same seed on every rank: identical initial weights without a broadcast.
     torch::manual_seed(keyed_seed(seed(), purpose::weight_init, 0, 0));

@@ -35,8 +35,9 @@ class FakeRunner : public TrialRunner {
     const json params = json::parse(trial.params_json);
     const int epochs = params.at("train.epochs").get<int>();
     const MPI_Comm group = MPI_Comm_f2c(context.group_comm_f);
-    audit(fmt::format("run {} rank {} group_rank {} group_size {} resume_from {}", trial.id, world_rank_,
-                      context.group_rank, context.group_size, context.resume_from));
+    audit(fmt::format("run {} rank {} group_rank {} group_size {} resume_from {} local_rank {} local_size {}",
+                      trial.id, world_rank_, context.group_rank, context.group_size, context.resume_from,
+                      context.local_rank, context.local_size));
     const bool fails = !options_.fail_key.empty() && params.contains(options_.fail_key) &&
                        params.at(options_.fail_key).dump() == options_.fail_value;
     const double step_seconds =

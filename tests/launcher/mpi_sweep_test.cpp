@@ -75,8 +75,9 @@ std::vector<pid_t> descendants(pid_t root) {
 // One line per event the fake runner wrote, from every rank.
 struct Audit {
   std::vector<std::string> lines;
-  // trial id → (world rank, group_rank, group_size, resume_from) of each run start
-  std::multimap<std::string, std::array<int, 4>> runs;
+  // trial id → (world rank, group_rank, group_size, resume_from, local_rank,
+  // local_size) of each run start
+  std::multimap<std::string, std::array<int, 6>> runs;
 };
 
 class MpiSweep : public testing::Test {
@@ -168,8 +169,8 @@ class MpiSweep : public testing::Test {
         std::string kind, id, w;
         words >> kind >> id;
         if (kind != "run") continue;
-        std::array<int, 4> v{};
-        words >> w >> v[0] >> w >> v[1] >> w >> v[2] >> w >> v[3];
+        std::array<int, 6> v{};
+        words >> w >> v[0] >> w >> v[1] >> w >> v[2] >> w >> v[3] >> w >> v[4] >> w >> v[5];
         a.runs.emplace(id, v);
       }
     }
@@ -243,6 +244,20 @@ TEST_F(MpiSweep, ThreeGroupsRunEveryTrialOnce) {
         << row.notes_json;
   }
   EXPECT_NE(output().find("sweep: 8 done, 0 failed"), std::string::npos) << output();
+}
+
+// Both ranks run on this host, so its node communicator holds them both: local
+// size 2, local ranks 0 and 1 in world-rank order.
+TEST_F(MpiSweep, TrialsKnowTheirRanksPlaceOnItsNode) {
+  const auto spec = write_spec(1, 1);
+  ASSERT_EQ(run(2, spec), 0) << output();
+  std::set<int> local_ranks;
+  for (const auto& [id, v] : audit(1).runs) {
+    EXPECT_EQ(v[4], v[0]) << id;  // local rank follows world rank on one node
+    EXPECT_EQ(v[5], 2) << id;
+    local_ranks.insert(v[4]);
+  }
+  EXPECT_EQ(local_ranks, (std::set<int>{0, 1}));
 }
 
 TEST_F(MpiSweep, GroupsOfTwoConsecutiveRanksAndAnIdleOne) {
