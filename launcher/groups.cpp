@@ -55,10 +55,12 @@ GroupLayout make_groups(MPI_Comm world, int ranks_per_trial) {
   layout.group_of_rank = assign_groups(nodes, ranks_per_trial);
   layout.group = layout.group_of_rank[static_cast<std::size_t>(rank)];
   for (int g : layout.group_of_rank) layout.groups = std::max(layout.groups, g + 1);
-  MPI_Comm_split(world, layout.group < 0 ? MPI_UNDEFINED : layout.group, rank, &layout.comm);
-  if (layout.comm != MPI_COMM_NULL) {
-    MPI_Comm_rank(layout.comm, &layout.group_rank);
-    MPI_Comm_size(layout.comm, &layout.group_size);
+  MPI_Comm group = MPI_COMM_NULL;
+  MPI_Comm_split(world, layout.group < 0 ? MPI_UNDEFINED : layout.group, rank, &group);
+  layout.comm = OwnedComm(group);
+  if (group != MPI_COMM_NULL) {
+    MPI_Comm_rank(group, &layout.group_rank);
+    MPI_Comm_size(group, &layout.group_size);
   }
   return layout;
 }

@@ -9,6 +9,8 @@
 
 #include <vector>
 
+#include "launcher/owned_comm.hpp"
+
 namespace cir::launcher {
 
 // The group of every rank (-1 = idle), from the node of every rank (any
@@ -22,7 +24,7 @@ struct GroupLayout {
   int groups = 0;  // how many groups the world has
   int group_rank = 0, group_size = 0;
   int local_rank = 0, local_size = 1;  // this rank's place among the ranks on its node
-  MPI_Comm comm = MPI_COMM_NULL;       // the group's communicator (MPI_COMM_NULL when idle)
+  OwnedComm comm;                      // the group's communicator (MPI_COMM_NULL when idle)
   std::vector<int> group_of_rank;      // every world rank's group
 };
 

@@ -15,6 +15,7 @@
 #include "launcher/expand.hpp"
 #include "launcher/groups.hpp"
 #include "launcher/mpi_wait.hpp"
+#include "launcher/owned_comm.hpp"
 #include "launcher/protocol.hpp"
 #include "launcher/signals.hpp"
 #include "launcher/spec.hpp"
@@ -124,9 +125,9 @@ TrialResult agree(const TrialResult& mine, const GroupLayout& layout) {
   struct {
     int code, rank;
   } local{outcome_code(mine.outcome), layout.group_rank}, worst{};
-  MPI_Allreduce(&local, &worst, 1, MPI_2INT, MPI_MAXLOC, layout.comm);
+  MPI_Allreduce(&local, &worst, 1, MPI_2INT, MPI_MAXLOC, layout.comm.get());
   std::string text = encode(mine);
-  broadcast_text(layout.comm, worst.rank, text);
+  broadcast_text(layout.comm.get(), worst.rank, text);
   TrialResult result = decode<TrialResult>(text);
   if (worst.rank != 0 && !result.message.empty())
     result.message = fmt::format("on group rank {}: {}", worst.rank, result.message);
@@ -145,7 +146,7 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
       assignment = receive_text(outbox, kCoordinatorRank, MPI_ANY_TAG, &tag);
       if (tag == kFinish) assignment.clear();
     }
-    if (layout.group_size > 1) broadcast_text(layout.comm, 0, assignment);
+    if (layout.group_size > 1) broadcast_text(layout.comm.get(), 0, assignment);
     if (assignment.empty()) return;
 
     const auto assigned = decode<AssignMessage>(assignment);
@@ -158,7 +159,7 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
     context.group_size = layout.group_size;
     context.local_rank = layout.local_rank;
     context.local_size = layout.local_size;
-    context.group_comm_f = static_cast<int>(MPI_Comm_c2f(layout.comm));
+    context.group_comm_f = static_cast<int>(MPI_Comm_c2f(layout.comm.get()));
     if (leader) {
       context.report = [&](const EpochRecord& record) {
         EpochRecord stamped = record;
@@ -177,7 +178,7 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
       int local = stop_signalled() ? 1 : 0;
       if (layout.group_size == 1) return local != 0;
       int any = 0;
-      MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, layout.comm);
+      MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, layout.comm.get());
       return any != 0;
     };
 
@@ -198,6 +199,75 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
 int finish(int code) {
   MPI_Finalize();
   return code;
+}
+
+// Ends the job on every rank after `e`: once the groups and the coordinator
+// run, the other ranks would wait forever for a rank that stopped.
+void abort_world(const std::string& who, const std::exception& e) {
+  log::error("{}: {}", who, e.what());
+  const auto* error = dynamic_cast<const Error*>(&e);
+  MPI_Abort(MPI_COMM_WORLD, error != nullptr ? static_cast<int>(error->code()) : 1);
+}
+
+// The sweep after the setup, on every rank: the groups, rank 0's coordinator
+// thread, and the exit code every rank agrees on. The communicators are freed
+// and the thread joined on the way out, before MPI_Finalize. An error while
+// the coordinator runs aborts the job rather than unwinding: rank 0 would
+// wait forever to join a coordinator that waits for its group.
+int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& writer,
+                    const RunnerFactory& factory) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const GroupLayout layout = make_groups(MPI_COMM_WORLD, setup.ranks_per_trial);
+  if (rank == 0) {
+    const int idle =
+        static_cast<int>(std::count(layout.group_of_rank.begin(), layout.group_of_rank.end(), -1));
+    log::info("{} rank(s): {} group(s) of {}{}", size, layout.groups, setup.ranks_per_trial,
+              idle > 0 ? fmt::format(", {} idle (not enough for another group)", idle) : "");
+  }
+  const OwnedComm inbox = OwnedComm::dup(MPI_COMM_WORLD);
+  const OwnedComm outbox = OwnedComm::dup(MPI_COMM_WORLD);
+
+  std::optional<CoordinatorSummary> summary;
+  std::jthread coordinator;
+  if (rank == 0) {
+    coordinator = std::jthread([&] {
+      try {
+        Coordinator c(inbox.get(), outbox.get(), *writer, setup.trials, layout.groups);
+        summary = c.run();
+      } catch (const std::exception& e) {
+        abort_world("coordinator", e);
+      }
+    });
+  }
+
+  if (layout.group >= 0) {
+    try {
+      std::unique_ptr<TrialRunner> runner = factory();
+      serve_group(layout, setup, *runner, inbox.get(), outbox.get());
+    } catch (const std::exception& e) {
+      abort_world(fmt::format("group {}", layout.group), e);
+    }
+  }
+
+  int code = 0;
+  if (rank == 0) {
+    coordinator.join();
+    writer.reset();
+    if (summary->unfinished > 0)
+      code = static_cast<int>(ExitCode::preempted);
+    else if (summary->failed > 0 || summary->diverged > 0)
+      code = static_cast<int>(ExitCode::trials_failed);
+    if (code == static_cast<int>(ExitCode::preempted))
+      log::warn("stopped with {} trial(s) unfinished: rerun the same command to resume", summary->unfinished);
+    else if (code == static_cast<int>(ExitCode::trials_failed))
+      log::warn("{} trial(s) failed and {} diverged: their errors are in the store", summary->failed,
+                summary->diverged);
+  }
+  std::string agreed = std::to_string(code);
+  broadcast_text(MPI_COMM_WORLD, 0, agreed);
+  return std::stoi(agreed);
 }
 
 }  // namespace
@@ -226,58 +296,7 @@ int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
   broadcast_text(MPI_COMM_WORLD, 0, text);
   if (rank != 0) setup = decode<SetupMessage>(text);
   if (setup.code != 0) return finish(setup.code);
-
-  GroupLayout layout = make_groups(MPI_COMM_WORLD, setup.ranks_per_trial);
-  if (rank == 0) {
-    const int idle =
-        static_cast<int>(std::count(layout.group_of_rank.begin(), layout.group_of_rank.end(), -1));
-    log::info("{} rank(s): {} group(s) of {}{}", size, layout.groups, setup.ranks_per_trial,
-              idle > 0 ? fmt::format(", {} idle (not enough for another group)", idle) : "");
-  }
-  MPI_Comm inbox = MPI_COMM_NULL, outbox = MPI_COMM_NULL;
-  MPI_Comm_dup(MPI_COMM_WORLD, &inbox);
-  MPI_Comm_dup(MPI_COMM_WORLD, &outbox);
-
-  std::optional<CoordinatorSummary> summary;
-  std::thread coordinator;
-  if (rank == 0) {
-    coordinator = std::thread([&] {
-      try {
-        Coordinator c(inbox, outbox, *writer, setup.trials, layout.groups);
-        summary = c.run();
-      } catch (const std::exception& e) {
-        log::error("coordinator: {}", e.what());
-        const auto* error = dynamic_cast<const Error*>(&e);
-        MPI_Abort(MPI_COMM_WORLD, error != nullptr ? static_cast<int>(error->code()) : 1);
-      }
-    });
-  }
-
-  if (layout.group >= 0) {
-    std::unique_ptr<TrialRunner> runner = factory();
-    serve_group(layout, setup, *runner, inbox, outbox);
-  }
-
-  int code = 0;
-  if (rank == 0) {
-    coordinator.join();
-    writer.reset();
-    if (summary->unfinished > 0)
-      code = static_cast<int>(ExitCode::preempted);
-    else if (summary->failed > 0 || summary->diverged > 0)
-      code = static_cast<int>(ExitCode::trials_failed);
-    if (code == static_cast<int>(ExitCode::preempted))
-      log::warn("stopped with {} trial(s) unfinished: rerun the same command to resume", summary->unfinished);
-    else if (code == static_cast<int>(ExitCode::trials_failed))
-      log::warn("{} trial(s) failed and {} diverged: their errors are in the store", summary->failed,
-                summary->diverged);
-  }
-  std::string agreed = std::to_string(code);
-  broadcast_text(MPI_COMM_WORLD, 0, agreed);
-  MPI_Comm_free(&inbox);
-  MPI_Comm_free(&outbox);
-  if (layout.comm != MPI_COMM_NULL) MPI_Comm_free(&layout.comm);
-  return finish(std::stoi(agreed));
+  return finish(sweep_on_groups(setup, writer, factory));
 }
 
 }  // namespace cir::launcher
