@@ -1,12 +1,13 @@
 // Collective communication over one trial's group of ranks.
 //
 // A Comm wraps the group's MPI communicator (it does not own it) and moves
-// tensors between the ranks: sums, broadcasts and row-wise gathers. CPU
-// tensors go through MPI. CUDA tensors go through NCCL when cir is built with
-// CIR_WITH_NCCL (one NCCL communicator per device, created on first use by
-// broadcasting an ncclUniqueId over the MPI communicator), otherwise they are
-// staged through host memory and MPI. Every method is a collective: all ranks
-// of the group call it in the same order with matching shapes.
+// tensors between the ranks: sums, broadcasts and row-wise gathers. The
+// tensors of each device go through that device's backend
+// (workers/comm_backend.hpp), made once per device on first use and shared
+// by the copies of the Comm: MPI for CPU tensors; NCCL for CUDA tensors in a
+// build with CIR_WITH_NCCL, otherwise MPI through host memory. Every method
+// is a collective: all ranks of the group call it in the same order with
+// matching shapes.
 //
 // all_gather_rows() is the differentiable gather the trainer uses so that
 // InfoNCE and the augmenter see the global batch; its comment says how its
@@ -20,19 +21,9 @@
 #include <memory>
 #include <vector>
 
-namespace cir::workers {
+#include "workers/comm_backend.hpp"
 
-// A non-blocking collective in flight; wait() completes it. Destroying a
-// pending operation that was not waited for waits for it.
-class PendingOp {
- public:
-  virtual ~PendingOp() = default;
-  // True once the operation has completed; lets MPI make progress.
-  virtual bool test() = 0;
-  // Blocks until the result is in the tensor the operation was started on
-  // (for CUDA tensors: until later work on the current stream sees it).
-  virtual void wait() = 0;
-};
+namespace cir::workers {
 
 class Comm {
  public:
@@ -45,6 +36,10 @@ class Comm {
   int size() const { return size_; }
   bool leader() const { return rank_ == 0; }
   MPI_Comm mpi() const { return comm_; }
+
+  // The backend of the tensors on `device`, made by make_backend() the first
+  // time any copy of this Comm asks (a collective then, for NCCL).
+  CommBackend& backend(torch::Device device) const;
 
   // Sums `tensor` over the group, in place. Floating and integer dtypes.
   void all_reduce_sum_(torch::Tensor& tensor) const;
@@ -72,11 +67,10 @@ class Comm {
   void barrier() const;
 
  private:
-  struct Nccl;
+  struct Backends;
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
-  std::shared_ptr<Nccl> nccl_;  // lazily created NCCL communicators (CIR_WITH_NCCL)
-  friend struct CommAccess;
+  std::shared_ptr<Backends> backends_;  // by device, shared by the copies
 };
 
 // Every rank's rows of `local` concatenated in rank order, differentiable.

@@ -14,25 +14,24 @@ GradientSync::GradientSync(const Comm& comm, std::vector<torch::Tensor> params, 
   if (comm_.size() == 1) return;  // one rank's sum is its own gradient
   for (auto& p : params)
     if (p.defined() && p.requires_grad()) params_.push_back(std::move(p));
-  bool cuda = false;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].is_leaf())
       throw Error(fmt::format("GradientSync: parameter {} of shape [{}] is not a leaf tensor", i,
                               fmt::join(params_[i].sizes(), ", ")),
                   Where{.rank = comm_.rank()},
                   "pass the model's parameters(), not tensors computed from them");
-    cuda |= params_[i].is_cuda();
   }
-#ifndef CIR_WITH_NCCL
+  // The backends of the parameters' devices are made here, on this thread,
+  // not at the first gradient on an autograd device thread.
   int level = MPI_THREAD_SINGLE;
   MPI_Query_thread(&level);
-  if (cuda && level < MPI_THREAD_SERIALIZED)
-    throw Error(
-        "GradientSync: CUDA gradients arrive on autograd's device threads, which would call MPI, but MPI "
-        "was initialised without thread support",
-        Where{.rank = comm_.rank()},
-        "build with -DCIR_WITH_NCCL=ON, or initialise MPI with MPI_THREAD_SERIALIZED or higher");
-#endif
+  for (const torch::Tensor& p : params_)
+    if (comm_.backend(p.device()).sums_call_mpi() && p.is_cuda() && level < MPI_THREAD_SERIALIZED)
+      throw Error(
+          "GradientSync: CUDA gradients arrive on autograd's device threads, which would call MPI, but MPI "
+          "was initialised without thread support",
+          Where{.rank = comm_.rank()},
+          "build with -DCIR_WITH_NCCL=ON, or initialise MPI with MPI_THREAD_SERIALIZED or higher");
 
   // Reverse registration order, a new bucket when the device or dtype
   // changes or the current one is full.

@@ -48,8 +48,9 @@ class GradientSync {
  public:
   // `params` that do not require gradients are ignored; the others must be
   // leaves. Throws cir::Error otherwise, or when CUDA parameters would need
-  // MPI from autograd's device threads and MPI was not initialised with at
-  // least MPI_THREAD_SERIALIZED (only without NCCL).
+  // MPI from autograd's device threads (their device's backend sums through
+  // MPI: builds without NCCL) and MPI was not initialised with at least
+  // MPI_THREAD_SERIALIZED.
   GradientSync(const Comm& comm, std::vector<torch::Tensor> params,
                std::size_t bucket_bytes = kDefaultBucketBytes, bool average = true);
   ~GradientSync();

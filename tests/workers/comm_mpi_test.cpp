@@ -52,6 +52,24 @@ TEST(Comm, SumsBroadcastsAndGathersAcrossTheGroup) {
   EXPECT_TRUE(torch::equal(scattered, (3 * all).narrow(0, r == 0 ? 0 : 1, r == 0 ? 1 : 3)));
 }
 
+TEST(Comm, CpuTensorsGoThroughOneMpiBackendThatCopiesShare) {
+  const Comm comm = world();
+  CommBackend& cpu = comm.backend(torch::kCPU);
+  EXPECT_EQ(cpu.name(), "mpi");
+  EXPECT_TRUE(cpu.sums_call_mpi());
+  EXPECT_EQ(&comm.backend(torch::kCPU), &cpu);
+  const Comm copy = comm;  // copies share the backends
+  EXPECT_EQ(&copy.backend(torch::kCPU), &cpu);
+
+  // The backend alone does what the Comm does.
+  ASSERT_EQ(comm.size(), 2);
+  torch::Tensor sum = torch::full({3}, comm.rank() + 1.0);
+  cpu.all_reduce_sum_(sum);
+  EXPECT_TRUE(torch::equal(sum, torch::full({3}, 3.0, torch::kDouble)));
+  const torch::Tensor mine = torch::full({comm.rank() + 1, 2}, static_cast<float>(comm.rank()));
+  EXPECT_TRUE(torch::equal(cpu.all_gather(mine, {1, 2}), comm.all_gather(mine)));
+}
+
 TEST(Comm, AsyncSumEqualsTheBlockingSum) {
   const Comm comm = world();
   torch::Tensor a = global_rows(64, 33, 11 + static_cast<std::uint64_t>(comm.rank())).to(torch::kFloat);

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <nccl.h>
 
+#include <algorithm>
+
 #include "common/error.hpp"
 
 namespace cir::workers::nccl {
@@ -93,15 +95,20 @@ void require_contiguous_cuda(const torch::Tensor& t, const char* what) {
     throw Error(fmt::format("NCCL {} needs a contiguous CUDA tensor", what));
 }
 
+bool all_equal(const std::vector<std::int64_t>& counts) {
+  return std::all_of(counts.begin(), counts.end(), [&](std::int64_t c) { return c == counts.front(); });
+}
+
 }  // namespace
 
-struct Communicator::State {
+struct NcclBackend::State {
   ncclComm_t comm = nullptr;
   cudaStream_t side = nullptr;
   int rank = 0, size = 1;
 };
 
-Communicator::Communicator(MPI_Comm comm, int device) : state_(std::make_unique<State>()), device_(device) {
+NcclBackend::NcclBackend(MPI_Comm comm, int device)
+    : state_(std::make_unique<State>()), device_(device), staged_(comm) {
   MPI_Comm_rank(comm, &state_->rank);
   MPI_Comm_size(comm, &state_->size);
   ncclUniqueId id;
@@ -113,13 +120,13 @@ Communicator::Communicator(MPI_Comm comm, int device) : state_(std::make_unique<
   check_cuda(cudaStreamCreateWithFlags(&state_->side, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
 }
 
-Communicator::~Communicator() {
+NcclBackend::~NcclBackend() {
   DeviceGuard guard(device_);
   if (state_->side) cudaStreamDestroy(state_->side);
   if (state_->comm) ncclCommDestroy(state_->comm);
 }
 
-void Communicator::all_reduce_sum_(torch::Tensor& tensor) {
+void NcclBackend::all_reduce_sum_(torch::Tensor& tensor) {
   torch::Tensor work = tensor.contiguous();
   DeviceGuard guard(device_);
   check_nccl(ncclAllReduce(work.data_ptr(), work.data_ptr(), static_cast<std::size_t>(work.numel()),
@@ -128,7 +135,7 @@ void Communicator::all_reduce_sum_(torch::Tensor& tensor) {
   if (!work.is_same(tensor)) tensor.copy_(work);
 }
 
-std::unique_ptr<PendingOp> Communicator::all_reduce_sum_async(torch::Tensor& tensor) {
+std::unique_ptr<PendingOp> NcclBackend::all_reduce_sum_async(torch::Tensor& tensor) {
   require_contiguous_cuda(tensor, "asynchronous all-reduce");
   DeviceGuard guard(device_);
   cudaEvent_t ready = nullptr, done = nullptr;
@@ -145,7 +152,7 @@ std::unique_ptr<PendingOp> Communicator::all_reduce_sum_async(torch::Tensor& ten
   return std::make_unique<NcclPending>(tensor, done, device_);
 }
 
-void Communicator::broadcast_(torch::Tensor& tensor, int root) {
+void NcclBackend::broadcast_(torch::Tensor& tensor, int root) {
   torch::Tensor work = tensor.contiguous();
   DeviceGuard guard(device_);
   check_nccl(ncclBroadcast(work.data_ptr(), work.data_ptr(), static_cast<std::size_t>(work.nbytes()),
@@ -154,22 +161,34 @@ void Communicator::broadcast_(torch::Tensor& tensor, int root) {
   if (!work.is_same(tensor)) tensor.copy_(work);
 }
 
-void Communicator::all_gather(const torch::Tensor& local, torch::Tensor& out) {
-  require_contiguous_cuda(local, "all-gather");
-  require_contiguous_cuda(out, "all-gather");
+torch::Tensor NcclBackend::all_gather(const torch::Tensor& local, const std::vector<std::int64_t>& counts) {
+  if (!all_equal(counts)) return staged_.all_gather(local, counts);
+  const torch::Tensor work = local.contiguous();
+  torch::Tensor out = torch::empty(rows_shape(local, counts.front() * state_->size), local.options());
+  require_contiguous_cuda(work, "all-gather");
   DeviceGuard guard(device_);
-  check_nccl(ncclAllGather(local.data_ptr(), out.data_ptr(), static_cast<std::size_t>(local.nbytes()),
+  check_nccl(ncclAllGather(work.data_ptr(), out.data_ptr(), static_cast<std::size_t>(work.nbytes()),
                            ncclUint8, state_->comm, torch_stream()),
              "ncclAllGather");
+  return out;
 }
 
-void Communicator::reduce_scatter_sum(const torch::Tensor& full, torch::Tensor& out) {
-  require_contiguous_cuda(full, "reduce-scatter");
-  require_contiguous_cuda(out, "reduce-scatter");
+torch::Tensor NcclBackend::gather(const torch::Tensor& local, const std::vector<std::int64_t>& counts,
+                                  int root) {
+  return staged_.gather(local, counts, root);
+}
+
+torch::Tensor NcclBackend::reduce_scatter_rows(const torch::Tensor& full,
+                                               const std::vector<std::int64_t>& counts) {
+  if (!all_equal(counts)) return staged_.reduce_scatter_rows(full, counts);
+  const torch::Tensor work = full.contiguous();
+  torch::Tensor out = torch::empty(rows_shape(full, counts.front()), full.options());
+  require_contiguous_cuda(work, "reduce-scatter");
   DeviceGuard guard(device_);
-  check_nccl(ncclReduceScatter(full.data_ptr(), out.data_ptr(), static_cast<std::size_t>(out.numel()),
-                               sum_type(full.scalar_type()), ncclSum, state_->comm, torch_stream()),
+  check_nccl(ncclReduceScatter(work.data_ptr(), out.data_ptr(), static_cast<std::size_t>(out.numel()),
+                               sum_type(work.scalar_type()), ncclSum, state_->comm, torch_stream()),
              "ncclReduceScatter");
+  return out;
 }
 
 }  // namespace cir::workers::nccl

@@ -1,11 +1,14 @@
-// The NCCL half of Comm, compiled only with CIR_WITH_NCCL. No NCCL or CUDA
-// types appear here so that comm.cpp builds the same way with and without it.
+// The NCCL backend of Comm (workers/comm_backend.hpp), compiled only with
+// CIR_WITH_NCCL and chosen by make_backend() for CUDA devices. No NCCL or
+// CUDA types appear here.
 //
 // Collectives are enqueued on the legacy default CUDA stream, which is
 // LibTorch's current stream unless a caller installed another, so they are
 // ordered after the kernels that produced their inputs. The asynchronous
 // all-reduce runs on a side stream that first waits for the default stream
 // and that the default stream waits for in wait(), so the host never blocks.
+// Gathers and scatters of unequal row counts, and gathers to one rank, go
+// through the MPI backend (host memory).
 #pragma once
 
 #include <mpi.h>
@@ -13,33 +16,36 @@
 
 #include <memory>
 
-#include "workers/comm.hpp"
+#include "workers/mpi_backend.hpp"
 
 namespace cir::workers::nccl {
 
 // One NCCL communicator spanning the ranks of an MPI communicator, on one
 // CUDA device. Creating it is a collective over `comm`: rank 0 makes the
 // ncclUniqueId and broadcasts it with MPI.
-class Communicator {
+class NcclBackend final : public CommBackend {
  public:
-  Communicator(MPI_Comm comm, int device);
-  ~Communicator();
-  Communicator(const Communicator&) = delete;
-  Communicator& operator=(const Communicator&) = delete;
+  NcclBackend(MPI_Comm comm, int device);
+  ~NcclBackend() override;
+  NcclBackend(const NcclBackend&) = delete;
+  NcclBackend& operator=(const NcclBackend&) = delete;
 
-  int device() const { return device_; }
-  void all_reduce_sum_(torch::Tensor& tensor);
-  std::unique_ptr<PendingOp> all_reduce_sum_async(torch::Tensor& tensor);
-  void broadcast_(torch::Tensor& tensor, int root);
-  // Equal row counts on every rank: `out` has size() × local's rows.
-  void all_gather(const torch::Tensor& local, torch::Tensor& out);
-  // Equal row counts on every rank: `out` has full's rows ÷ size().
-  void reduce_scatter_sum(const torch::Tensor& full, torch::Tensor& out);
+  std::string_view name() const override { return "nccl"; }
+  bool sums_call_mpi() const override { return false; }
+  void all_reduce_sum_(torch::Tensor& tensor) override;
+  std::unique_ptr<PendingOp> all_reduce_sum_async(torch::Tensor& tensor) override;
+  void broadcast_(torch::Tensor& tensor, int root) override;
+  torch::Tensor all_gather(const torch::Tensor& local, const std::vector<std::int64_t>& counts) override;
+  torch::Tensor gather(const torch::Tensor& local, const std::vector<std::int64_t>& counts,
+                       int root) override;
+  torch::Tensor reduce_scatter_rows(const torch::Tensor& full,
+                                    const std::vector<std::int64_t>& counts) override;
 
  private:
   struct State;
   std::unique_ptr<State> state_;
   int device_;
+  MpiBackend staged_;  // what NCCL does not cover
 };
 
 }  // namespace cir::workers::nccl
