@@ -34,9 +34,12 @@ TrialState trial_state_from_json(const nlohmann::json& j, const std::string& wha
     state.sums.steps = sums.at("steps").get<std::int64_t>();
     state.sums.samples = sums.at("samples").get<std::int64_t>();
     state.sums.train_seconds = sums.at("train_seconds").get<double>();
-    for (nlohmann::json record : j.at("history")) {
-      // Checkpoints written before the record had one encoding name the id "trial_id".
-      if (!record.contains("trial")) record["trial"] = record.at("trial_id");
+    for (const auto& stored : j.at("history")) {
+      // A record from an older checkpoint lacks the fields added since (they
+      // read as their defaults) and may name the id "trial_id".
+      nlohmann::json record = EpochRecord{};
+      record.update(stored);
+      if (!stored.contains("trial")) record["trial"] = stored.at("trial_id");
       state.history.push_back(record.get<EpochRecord>());
     }
     return state;

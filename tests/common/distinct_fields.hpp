@@ -34,7 +34,7 @@ T distinct_value(int& counter) {
     return T{distinct_value<typename T::value_type>(counter),
              distinct_value<typename T::value_type>(counter)};
   } else if constexpr (std::is_same_v<T, std::string>) {
-    return "v" + std::to_string(counter);  // short enough for the store's fixed-width strings
+    return std::to_string(counter) + "v";  // short enough for the store's fixed-width strings
   } else if constexpr (std::is_enum_v<T>) {
     return static_cast<T>(1);  // the enumerations here default to their first value, 0
   } else {

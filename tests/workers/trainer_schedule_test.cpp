@@ -93,16 +93,21 @@ TEST(TrainerState, EveryFieldOfTheHistoryRoundTrips) {
   EXPECT_EQ(back.history, state.history);
 }
 
-TEST(TrainerState, ACheckpointThatCallsTheTrialTrialIdStillReads) {
+// Checkpoints written before a field was added lack its key, and older ones
+// name the trial "trial_id".
+TEST(TrainerState, ARecordFromAnOlderCheckpointReadsWithDefaults) {
   cir::workers::TrialState state;
   state.history = {cir::testing::distinct_record<cir::EpochRecord>()};
   nlohmann::json j = cir::workers::to_json(state);
   nlohmann::json& record = j.at("history").at(0);
   record["trial_id"] = record.at("trial");
   record.erase("trial");
+  record.erase("lr");
   const auto back = cir::workers::trial_state_from_json(j, "x");
   ASSERT_EQ(back.history.size(), 1u);
-  EXPECT_EQ(back.history[0], state.history[0]);
+  cir::EpochRecord expected = state.history[0];
+  expected.lr = 0.0;
+  EXPECT_EQ(back.history[0], expected);
 }
 
 }  // namespace
