@@ -6,7 +6,7 @@
 // derives from: the JSON of the launcher's messages and of the workers'
 // checkpoints (common/fields_json.hpp) and, for EpochRecord, the columns of
 // the store's /epochs (store/snapshot.hpp). A new member is one table entry
-// next to it.
+// next to it; docs/adding-a-record-field.md walks through one.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
