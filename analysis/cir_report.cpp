@@ -12,7 +12,7 @@
 #include "analysis/paper.hpp"
 #include "analysis/render.hpp"
 #include "analysis/status.hpp"
-#include "analysis/sweep.hpp"
+#include "analysis/sweep_data.hpp"
 #include "analysis/table.hpp"
 #include "common/error.hpp"
 

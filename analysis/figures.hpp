@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "analysis/sweep.hpp"
+#include "analysis/sweep_data.hpp"
 
 namespace cir::analysis {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "analysis/sweep.hpp"
+#include "analysis/sweep_data.hpp"
 #include "common/error.hpp"
 
 namespace cir::analysis {

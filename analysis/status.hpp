@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "analysis/sweep.hpp"
+#include "analysis/sweep_data.hpp"
 
 namespace cir::analysis {
 

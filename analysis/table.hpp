@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "analysis/paper.hpp"
-#include "analysis/sweep.hpp"
+#include "analysis/sweep_data.hpp"
 
 namespace cir::analysis {
 

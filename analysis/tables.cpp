@@ -233,7 +233,7 @@ class Context {
                          : fmt::format("{}", fmt::join(parts, ", "));
   }
 
-  void finish(Table& table, const std::string& legend) const {
+  void annotate(Table& table, const std::string& legend) const {
     mark_best(table);
     table.notes.push_back(sweep_note());
     table.notes.push_back(selection_note());
@@ -430,7 +430,7 @@ Table methods_table(Context& ctx, const std::string& name) {
       row.cells.push_back(ctx.paper_cell(paper, {{kGamma0, g}}, id));
     t.rows.push_back(std::move(row));
   }
-  ctx.finish(t, ctx.options().paper ? kPaperLegend : kPlainLegend);
+  ctx.annotate(t, ctx.options().paper ? kPaperLegend : kPlainLegend);
   return t;
 }
 
@@ -455,7 +455,7 @@ Table table3(Context& ctx) {
     for (const std::string& id : paper.columns) row.cells.push_back(ctx.paper_cell(paper, point, id));
     t.rows.push_back(std::move(row));
   }
-  ctx.finish(t, ctx.options().paper ? kPaperLegend : kPlainLegend);
+  ctx.annotate(t, ctx.options().paper ? kPaperLegend : kPlainLegend);
   return t;
 }
 
@@ -489,7 +489,7 @@ Table table4(Context& ctx) {
     }
     t.rows.push_back(std::move(row));
   }
-  ctx.finish(t, ctx.options().paper ? kPaperLegend : kPlainLegend);
+  ctx.annotate(t, ctx.options().paper ? kPaperLegend : kPlainLegend);
   return t;
 }
 
@@ -514,7 +514,7 @@ Table table5(Context& ctx) {
       row.cells.push_back(ctx.paper_cell(paper, {{kGamma0, g}}, id));
     t.rows.push_back(std::move(row));
   }
-  ctx.finish(t, ctx.options().paper ? kPaperLegend : kPlainLegend);
+  ctx.annotate(t, ctx.options().paper ? kPaperLegend : kPlainLegend);
   return t;
 }
 
@@ -539,8 +539,9 @@ std::string choose_table(const SweepData& sweep) {
     bool fashioniq_splits = false;
     for (const TrialData& t : sweep.trials) {
       for (const EpochRecord& e : t.epochs) {
-        fashioniq_splits = fashioniq_splits || std::any_of(e.recalls.begin(), e.recalls.end(),
-                                                           [](const RecallValue& r) { return r.split == "dress"; });
+        fashioniq_splits =
+            fashioniq_splits || std::any_of(e.recalls.begin(), e.recalls.end(),
+                                            [](const RecallValue& r) { return r.split == "dress"; });
       }
     }
     if (dataset == "fashioniq" || fashioniq_splits) return "table1";
@@ -596,7 +597,7 @@ Table generic_table(Context& ctx, const SweepData& sweep) {
     for (const Metric& m : metrics) row.cells.push_back(ctx.grid_cell(p, m));
     t.rows.push_back(std::move(row));
   }
-  ctx.finish(t, kPlainLegend);
+  ctx.annotate(t, kPlainLegend);
   return t;
 }
 

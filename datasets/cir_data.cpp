@@ -144,7 +144,8 @@ int main(int argc, char** argv) {
           throw cir::Error("stats of a dataset folder needs ROOT", {}, "cir-data stats ROOT --dataset NAME");
         stats_reader.root = stats_root;
         stats_reader.image_size = stats_synthetic.image_size;
-        fmt::print("{}", describe_stats(*finish(scan_dataset(stats_dataset, stats_reader), stats_reader)));
+        fmt::print("{}", describe_stats(
+                             *ready_for_training(scan_dataset(stats_dataset, stats_reader), stats_reader)));
       }
       return 0;
     }

@@ -644,7 +644,7 @@ Scan scan_dataset(const std::string& name, const ReaderOptions& options) {
               "use fashioniq, shoes or fashion200k");
 }
 
-std::shared_ptr<Dataset> finish(Scan scan, const ReaderOptions& o) {
+std::shared_ptr<Dataset> ready_for_training(Scan scan, const ReaderOptions& o) {
   Dataset& ds = *scan.dataset;
   const bool skip = o.missing_images == "skip";
   Problems fatal;
@@ -708,13 +708,13 @@ std::shared_ptr<Dataset> finish(Scan scan, const ReaderOptions& o) {
 }
 
 std::shared_ptr<Dataset> read_fashioniq(const ReaderOptions& options) {
-  return finish(scan_fashioniq(options), options);
+  return ready_for_training(scan_fashioniq(options), options);
 }
 std::shared_ptr<Dataset> read_shoes(const ReaderOptions& options) {
-  return finish(scan_shoes(options), options);
+  return ready_for_training(scan_shoes(options), options);
 }
 std::shared_ptr<Dataset> read_fashion200k(const ReaderOptions& options) {
-  return finish(scan_fashion200k(options), options);
+  return ready_for_training(scan_fashion200k(options), options);
 }
 
 }  // namespace cir::datasets

@@ -98,7 +98,7 @@ Scan scan_dataset(const std::string& name, const ReaderOptions& options);
 
 // A scan made ready for training: throws cir::Error listing the problems,
 // or drops what needs a missing image under missing_images = "skip".
-std::shared_ptr<Dataset> finish(Scan scan, const ReaderOptions& options);
+std::shared_ptr<Dataset> ready_for_training(Scan scan, const ReaderOptions& options);
 
 std::shared_ptr<Dataset> read_fashioniq(const ReaderOptions& options);
 std::shared_ptr<Dataset> read_shoes(const ReaderOptions& options);

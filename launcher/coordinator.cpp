@@ -102,7 +102,7 @@ CoordinatorSummary Coordinator::run() {
   start_ = steady_seconds();
   const double cpu_start = thread_cpu_seconds();
   line(fmt::format("sweep: {} trials, {} to run, {} group(s)", trials_.size(), queue_.size(), groups_));
-  while (finished_groups_ < groups_) {
+  while (released_groups_ < groups_) {
     int found = 0;
     MPI_Message message;
     MPI_Status status;
@@ -174,8 +174,8 @@ void Coordinator::on_request(int source) {
   std::optional<Work> work;
   if (!stopping_) work = queue_.pop();
   if (!work) {
-    MPI_Send(nullptr, 0, MPI_CHAR, source, kFinish, outbox_);
-    ++finished_groups_;
+    MPI_Send(nullptr, 0, MPI_CHAR, source, kNoMoreWork, outbox_);
+    ++released_groups_;
     return;
   }
   const TrialSpec& trial = trials_[work->trial];

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "common/trial.hpp"
-#include "launcher/schedule.hpp"
+#include "launcher/work_queue.hpp"
 #include "store/store.hpp"
 
 namespace cir::launcher {
@@ -34,7 +34,7 @@ class Coordinator {
   Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer, const std::vector<TrialSpec>& trials,
               int groups, std::FILE* progress = stdout);
 
-  // Serves until every group was told to finish; flushes the store.
+  // Serves until every group was told there is no more work; flushes the store.
   CoordinatorSummary run();
 
  private:
@@ -60,7 +60,7 @@ class Coordinator {
   const std::vector<TrialSpec>& trials_;
   std::vector<std::int32_t> epochs_;  // train.epochs of each trial
   std::vector<Running> running_;
-  int groups_, finished_groups_ = 0;
+  int groups_, released_groups_ = 0;
   bool stopping_ = false;
   std::FILE* progress_;
   bool live_ = false;             // progress_ is a terminal

@@ -6,7 +6,7 @@
 //   leader → coordinator: request (wants work), record (an EpochRecord; the
 //                         coordinator answers ack once it holds it), result
 //   coordinator → leader: assign (a trial and the epoch to continue from),
-//                         finish (no more work; an empty message), ack
+//                         no more work (an empty message), ack
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@
 
 namespace cir::launcher {
 
-enum Tag : int { kRequest = 101, kAssign = 102, kFinish = 103, kRecord = 104, kAck = 105, kResult = 106 };
+enum Tag : int { kRequest = 101, kAssign = 102, kNoMoreWork = 103, kRecord = 104, kAck = 105, kResult = 106 };
 
 // What rank 0 tells every rank before the sweep starts.
 struct SetupMessage {

@@ -305,7 +305,7 @@ std::pair<std::string, Setting> parse_set(const std::string& text) {
   }
 }
 
-SweepSpec finish(Loaded loaded, const fs::path& file, const std::vector<std::string>& sets) {
+SweepSpec build_spec(Loaded loaded, const fs::path& file, const std::vector<std::string>& sets) {
   Layer& layer = loaded.merged;
   for (const auto& text : sets) {
     auto [set_key, setting] = parse_set(text);
@@ -433,7 +433,7 @@ void insert_dotted(toml::table& root, const std::string& dotted, const json& val
 SweepSpec load_spec_text(std::string_view text, const fs::path& name, const std::vector<std::string>& sets) {
   std::vector<fs::path> stack{fs::weakly_canonical(name)};
   std::vector<std::string> names{name.string()};
-  return finish(load_chain(text, name, stack, names), name, sets);
+  return build_spec(load_chain(text, name, stack, names), name, sets);
 }
 
 SweepSpec load_spec(const fs::path& file, const std::vector<std::string>& sets) {

@@ -144,7 +144,7 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
       send_text(inbox, kCoordinatorRank, kRequest, encode(RequestMessage{.group = layout.group}));
       int tag = 0;
       assignment = receive_text(outbox, kCoordinatorRank, MPI_ANY_TAG, &tag);
-      if (tag == kFinish) assignment.clear();
+      if (tag == kNoMoreWork) assignment.clear();
     }
     if (layout.group_size > 1) broadcast_text(layout.comm.get(), 0, assignment);
     if (assignment.empty()) return;
@@ -196,7 +196,7 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
   }
 }
 
-int finish(int code) {
+int finalize_mpi(int code) {
   MPI_Finalize();
   return code;
 }
@@ -283,7 +283,7 @@ int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
   if (provided < MPI_THREAD_MULTIPLE) {
     if (rank == 0)
       log::error("this MPI library does not provide MPI_THREAD_MULTIPLE, which the coordinator thread needs");
-    return finish(static_cast<int>(ExitCode::usage));
+    return finalize_mpi(static_cast<int>(ExitCode::usage));
   }
 
   std::optional<store::Writer> writer;
@@ -295,8 +295,8 @@ int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
   }
   broadcast_text(MPI_COMM_WORLD, 0, text);
   if (rank != 0) setup = decode<SetupMessage>(text);
-  if (setup.code != 0) return finish(setup.code);
-  return finish(sweep_on_groups(setup, writer, factory));
+  if (setup.code != 0) return finalize_mpi(setup.code);
+  return finalize_mpi(sweep_on_groups(setup, writer, factory));
 }
 
 }  // namespace cir::launcher

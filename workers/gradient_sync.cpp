@@ -109,8 +109,8 @@ torch::autograd::variable_list GradientSync::Arrived::operator()(
 void GradientSync::on_gradient(std::size_t param) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (arrived_[param])
-    throw Error(fmt::format("GradientSync: parameter {} received a second gradient before finish()", param),
-                Where{.rank = comm_.rank()}, "call finish() after every backward pass");
+    throw Error(fmt::format("GradientSync: parameter {} received a second gradient before complete()", param),
+                Where{.rank = comm_.rank()}, "call complete() after every backward pass");
   arrived_[param] = true;
   ++arrived_count_;
   // AccumulateGrad has added the gradient into .grad, the slot — unless
@@ -131,7 +131,7 @@ void GradientSync::launch_ready() {
   }
 }
 
-void GradientSync::finish() {
+void GradientSync::complete() {
   std::lock_guard<std::mutex> lock(mutex_);
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < params_.size(); ++i) {

@@ -10,7 +10,7 @@
 // the group without blocking (MPI_Iallreduce for
 // CPU tensors, NCCL on a side stream for CUDA tensors when built with
 // CIR_WITH_NCCL). Buckets are started strictly in bucket order so every rank
-// issues the same collectives in the same order. finish() starts what is
+// issues the same collectives in the same order. complete() starts what is
 // left (parameters that got no gradient this step contribute their current
 // .grad, zeros if none), waits, and leaves in each parameter's .grad:
 //   .grad = (Σ_ranks .grad) / size   (average = true, the default)
@@ -22,9 +22,9 @@
 // rank's gradient is then N times its share of the global loss's gradient.
 //
 // Use: construct once after the model exists; per step, backward() once,
-// then finish(), then the optimiser step. A second backward before finish()
+// then complete(), then the optimiser step. A second backward before complete()
 // is refused (gradient accumulation across steps is not supported). In a
-// group of one rank there is nothing to sum: no hooks, and finish() returns.
+// group of one rank there is nothing to sum: no hooks, and complete() returns.
 // Code that replaces a .grad (rather than updating it in place) costs a copy
 // back into the bucket; the result is the same.
 #pragma once
@@ -58,10 +58,10 @@ class GradientSync {
   GradientSync& operator=(const GradientSync&) = delete;
 
   // Completes this step's reduction and writes the gradients (see above).
-  void finish();
+  void complete();
 
   std::size_t bucket_count() const { return buckets_.size(); }
-  // For the last finished step, one entry per bucket in the order they were
+  // For the last completed step, one entry per bucket in the order they were
   // started: how many parameter gradients had arrived at that moment. Values
   // below the parameter count mean the bucket was started during backward.
   const std::vector<std::size_t>& launch_points() const { return last_launch_points_; }

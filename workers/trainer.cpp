@@ -21,8 +21,8 @@
 #include "workers/gradient_sync.hpp"
 #include "workers/group_errors.hpp"
 #include "workers/keyed_random.hpp"
+#include "workers/lr_schedule.hpp"
 #include "workers/runner.hpp"
-#include "workers/schedule.hpp"
 #include "workers/sync_bn.hpp"
 #include "workers/trainer_eval.hpp"
 #include "workers/trainer_weights.hpp"
@@ -216,7 +216,7 @@ class TrialRun {
                state_.step, total, terms.info.item<double>(), terms.u.item<double>());
     optimizer_->zero_grad();
     terms.total.backward();
-    gradients.finish();
+    gradients.complete();
     if (clip_grad_ > 0.0) torch::nn::utils::clip_grad_norm_(net_->parameters(), clip_grad_);
     optimizer_->step();
     state_.sums.loss_total += total;

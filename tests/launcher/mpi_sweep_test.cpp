@@ -137,7 +137,7 @@ class MpiSweep : public testing::Test {
   }
 
   // Waits for the run; kills it after 60 s.
-  int finish(pid_t pid) {
+  int wait_exit(pid_t pid) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     int status = 0;
     while (::waitpid(pid, &status, WNOHANG) == 0) {
@@ -154,7 +154,7 @@ class MpiSweep : public testing::Test {
 
   int run(int ranks, const fs::path& spec, const std::map<std::string, std::string>& env = {},
           const std::vector<std::string>& args = {}) {
-    return finish(start(ranks, spec, env, args));
+    return wait_exit(start(ranks, spec, env, args));
   }
 
   std::string output() const { return read(log_); }
@@ -287,7 +287,7 @@ TEST_F(MpiSweep, KilledSweepResumesWithNothingLostOrRepeated) {
     return some_done && some_partial;
   });
   for (const pid_t p : descendants(pid)) ::kill(p, SIGKILL);  // the whole job at once, like a node failure
-  finish(pid);
+  wait_exit(pid);
   ASSERT_TRUE(midway) << "the sweep never reached a state with done and half-done trials";
 
   const auto killed = *rows();
@@ -316,7 +316,7 @@ TEST_F(MpiSweep, Sigusr1StopsWithExit75AndRerunFinishes) {
   });
   ::kill(pid, SIGUSR1);  // mpirun forwards it to every rank
   ASSERT_TRUE(started);
-  ASSERT_EQ(finish(pid), 75) << output();
+  ASSERT_EQ(wait_exit(pid), 75) << output();
 
   const auto stopped = *rows();
   EXPECT_EQ(count_status(stopped, TrialStatus::running), 0);

@@ -68,7 +68,7 @@ TEST(Equivalence, TwoRanksTrainLikeOneRankOnTheGlobalBatch) {
     const torch::Tensor b = all_gather_rows(comm, model.forward(batch(step, 1).narrow(0, begin, half)));
     const torch::Tensor loss = info_nce(a, b);
     loss.backward();
-    sync.finish();
+    sync.complete();
     opt.step();
     EXPECT_NEAR(loss.item<double>(), single_losses[static_cast<std::size_t>(step)], 1e-5) << "step " << step;
   }

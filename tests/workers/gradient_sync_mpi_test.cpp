@@ -66,7 +66,7 @@ TEST(GradientSync, EqualsAPlainAllReduceBitForBitAtEveryBucketSize) {
         const auto expected = plain_gradients(comm, reference, step, average);
         net.zero_grad();
         net.forward(batch_for(comm.rank(), step)).pow(2).mean().backward();
-        sync.finish();
+        sync.complete();
         expect_gradients_equal(net, expected,
                                fmt::format("bucket {} average {} step {}", bucket_bytes, average, step));
       }
@@ -89,7 +89,7 @@ TEST(GradientSync, AccumulatesOntoExistingGradientsLikeAutograd) {
     expected.push_back(g.div_(comm.size()));
   }
   net.forward(batch_for(comm.rank(), 0)).pow(2).mean().backward();
-  sync.finish();
+  sync.complete();
   expect_gradients_equal(net, expected, "accumulated");
 }
 
@@ -100,7 +100,7 @@ TEST(GradientSync, StartsBucketsDuringBackward) {
   GradientSync sync(comm, net.parameters(), 2000);
   ASSERT_GT(sync.bucket_count(), 3u);
   net.forward(batch_for(comm.rank(), 0)).sum().backward();
-  sync.finish();
+  sync.complete();
   const auto& points = sync.launch_points();
   ASSERT_EQ(points.size(), sync.bucket_count());
   // All but the bucket holding the unused parameter are started by hooks,
@@ -109,16 +109,16 @@ TEST(GradientSync, StartsBucketsDuringBackward) {
   EXPECT_LT(points[points.size() - 2], n_params);
 }
 
-TEST(GradientSync, RefusesASecondBackwardBeforeFinish) {
+TEST(GradientSync, RefusesASecondBackwardBeforeComplete) {
   const Comm comm(MPI_COMM_WORLD);
   Net net;
   GradientSync sync(comm, net.parameters(), 2000);
   net.forward(batch_for(comm.rank(), 0)).sum().backward();
   try {
     net.forward(batch_for(comm.rank(), 1)).sum().backward();
-    FAIL() << "a second backward before finish() must throw";
+    FAIL() << "a second backward before complete() must throw";
   } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("finish()"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("complete()"), std::string::npos) << e.what();
   }
 }
 

@@ -5,7 +5,7 @@
 
 #include "common/error.hpp"
 #include "tests/common/distinct_fields.hpp"
-#include "workers/schedule.hpp"
+#include "workers/lr_schedule.hpp"
 #include "workers/trial_state.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "workers/schedule.hpp"
+#include "workers/lr_schedule.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "analysis/sweep.hpp"
+#include "analysis/sweep_data.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "launcher/schedule.hpp"
+#include "launcher/work_queue.hpp"
 
 #include <algorithm>
 

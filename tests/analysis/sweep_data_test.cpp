@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "analysis/sweep.hpp"
+#include "analysis/sweep_data.hpp"
 #include "common/error.hpp"
 #include "tests/analysis/sweeps.hpp"
 

@@ -1,7 +1,7 @@
 // Longest-expected-first: the queue hands out the run with the most work left.
 #include <gtest/gtest.h>
 
-#include "launcher/schedule.hpp"
+#include "launcher/work_queue.hpp"
 
 using cir::TrialSpec;
 using cir::launcher::WorkQueue;
