@@ -1,0 +1,99 @@
+#include "datasets/reader_common.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace cir::datasets {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+Scan Draft::done(std::string name, int image_size) {
+  Scan scan;
+  scan.missing.resize(paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (!fs::is_regular_file(root / paths[i])) {
+      scan.missing[i] = true;
+      problems.add(ProblemKind::missing_image, (root / paths[i]).string(), 0, "no such file");
+    }
+  }
+  scan.problems = std::move(problems);
+  scan.dataset = std::make_shared<Dataset>(std::move(name), std::make_shared<FileImageSource>(root, paths),
+                                           std::move(training), std::move(splits), image_size);
+  return scan;
+}
+
+std::string rel(const ReaderOptions& o, const fs::path& p) { return (o.root / p).string(); }
+
+std::optional<std::string> read_text(const ReaderOptions& o, const fs::path& relative, Problems& problems) {
+  const fs::path path = o.root / relative;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    problems.add(ProblemKind::missing_index, path.string(), 0,
+                 fs::exists(path) ? "cannot read the index file" : "missing index file");
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::optional<json> read_json(const ReaderOptions& o, const fs::path& relative, Problems& problems) {
+  auto text = read_text(o, relative, problems);
+  if (!text) return std::nullopt;
+  try {
+    return json::parse(*text);
+  } catch (const json::parse_error& e) {
+    const auto upto = std::min<std::size_t>(e.byte, text->size());
+    const int line =
+        1 + static_cast<int>(std::count(text->begin(), text->begin() + static_cast<long>(upto), '\n'));
+    problems.add(valid_utf8(*text) ? ProblemKind::bad_entry : ProblemKind::bad_text, rel(o, relative), line,
+                 fmt::format("not valid JSON: {}", e.what()));
+    return std::nullopt;
+  }
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::string line;
+  std::istringstream in(text);
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::optional<std::string> caption(const std::string& raw, const std::string& file, int line,
+                                   const std::string& what, Problems& problems) {
+  if (!valid_utf8(raw)) {
+    problems.add(ProblemKind::bad_text, file, line, what + ": caption is not UTF-8 text");
+    return std::nullopt;
+  }
+  std::string c = trim(raw);
+  if (c.empty()) {
+    problems.add(ProblemKind::bad_entry, file, line, what + ": empty caption");
+    return std::nullopt;
+  }
+  return c;
+}
+
+std::optional<std::string> string_field(const json& entry, const char* key, const std::string& file, int line,
+                                        const std::string& what, Problems& problems) {
+  if (!entry.is_object() || !entry.contains(key) || !entry[key].is_string()) {
+    problems.add(ProblemKind::bad_entry, file, line, fmt::format("{}: no string field \"{}\"", what, key));
+    return std::nullopt;
+  }
+  return entry[key].get<std::string>();
+}
+
+}  // namespace cir::datasets

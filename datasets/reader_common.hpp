@@ -1,0 +1,63 @@
+// What the three readers of datasets/readers.hpp share (fashioniq.cpp,
+// shoes.cpp, fashion200k.cpp): numbering the images a reader meets, and
+// reading index files, lines, captions and JSON fields with every problem
+// collected into Problems rather than thrown.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "datasets/readers.hpp"
+
+namespace cir::datasets {
+
+// The images a reader meets, numbered in order of first mention.
+struct Draft {
+  std::filesystem::path root;
+  std::vector<std::string> paths;  // relative to root
+  std::unordered_map<std::string, std::int64_t> number;
+  std::vector<Triplet> training;
+  std::vector<EvalSplit> splits;
+  Problems problems;
+
+  std::int64_t image(const std::string& relative) {
+    auto [it, added] = number.emplace(relative, static_cast<std::int64_t>(paths.size()));
+    if (added) paths.push_back(relative);
+    return it->second;
+  }
+
+  // The scan, with a missing_image problem for every image that is not a file.
+  Scan done(std::string name, int image_size);
+};
+
+// `p` under the dataset's root, for messages.
+std::string rel(const ReaderOptions& o, const std::filesystem::path& p);
+
+// The text of an index file, or nothing (and a problem) when it is absent.
+std::optional<std::string> read_text(const ReaderOptions& o, const std::filesystem::path& relative,
+                                     Problems& problems);
+// An index file parsed as JSON, or nothing (and a problem) when it is absent or not JSON.
+std::optional<nlohmann::json> read_json(const ReaderOptions& o, const std::filesystem::path& relative,
+                                        Problems& problems);
+
+// The lines of a text, without their line ends ("\n" or "\r\n").
+std::vector<std::string> lines_of(const std::string& text);
+
+std::string trim(std::string_view s);
+
+// A caption checked for emptiness and UTF-8; nothing (and a problem) if bad.
+std::optional<std::string> caption(const std::string& raw, const std::string& file, int line,
+                                   const std::string& what, Problems& problems);
+
+// The string field `key` of a JSON entry; nothing (and a problem) if it has none.
+std::optional<std::string> string_field(const nlohmann::json& entry, const char* key, const std::string& file,
+                                        int line, const std::string& what, Problems& problems);
+
+}  // namespace cir::datasets
