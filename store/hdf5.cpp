@@ -176,27 +176,6 @@ std::optional<std::int64_t> read_int_attribute(hid_t object, const char* name) {
   return read_number_attribute<std::int64_t>(object, name, H5T_NATIVE_INT64);
 }
 
-bool has_link(hid_t location, const char* path) {
-  const htri_t exists = H5Lexists(location, path, H5P_DEFAULT);
-  check(exists, "looking for a link");
-  return exists > 0;
-}
-
-namespace {
-
-herr_t collect_name(hid_t /*group*/, const char* name, const H5L_info_t* /*info*/, void* data) {
-  static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-  return 0;
-}
-
-}  // namespace
-
-std::vector<std::string> link_names(hid_t group) {
-  std::vector<std::string> names;
-  check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_name, &names), "listing a group");
-  return names;
-}
-
 Handle create_file(const std::string& path) {
   silence_errors();
   Handle fapl = plist_handle(H5Pcreate(H5P_FILE_ACCESS), "creating file access properties");

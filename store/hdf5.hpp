@@ -75,10 +75,6 @@ std::optional<std::string> read_string_attribute(hid_t object, const char* name)
 std::optional<double> read_double_attribute(hid_t object, const char* name);
 std::optional<std::int64_t> read_int_attribute(hid_t object, const char* name);
 
-bool has_link(hid_t location, const char* path);
-// The names of the links in a group, in name order.
-std::vector<std::string> link_names(hid_t group);
-
 // Creates (or truncates) the HDF5 file at `path` for writing.
 Handle create_file(const std::string& path);
 

@@ -1,4 +1,4 @@
-// Safetensors reader/writer and cir checkpoints: round trips in every dtype,
+// Safetensors reader/writer: round trips in every dtype,
 // files written by an independent Python writer, and corrupt files refused
 // with an error that names the file and the problem.
 #include <gtest/gtest.h>
@@ -8,11 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/error.hpp"
-#include "model/io/checkpoint.hpp"
 #include "model/io/safetensors.hpp"
 
 namespace fs = std::filesystem;
@@ -190,33 +188,6 @@ TEST_F(SafetensorsTest, RefusesCorruptFilesNamingTheProblem) {
       std::string::npos);
   EXPECT_NE(open_error(raw_file("meta", R"({"__metadata__":{"k":3}})", "")).find("'k' is not a string"),
             std::string::npos);
-}
-
-TEST_F(SafetensorsTest, CheckpointKeepsTensorsAndJsonState) {
-  const auto path = dir_ / "epoch_3.safetensors";
-  const nlohmann::json meta = {{"epoch", 3}, {"lr", 0.5}, {"name", "trial ü"}};
-  cir::model::save_checkpoint(path, {{"w", torch::ones({2, 2})}, {"step", torch::tensor(17)}}, meta);
-  const auto checkpoint = cir::model::load_checkpoint(path);
-  EXPECT_EQ(checkpoint.meta, meta);
-  ASSERT_EQ(checkpoint.tensors.size(), 2U);
-  EXPECT_EQ(checkpoint.tensors[0].first, "step");
-  EXPECT_EQ(checkpoint.tensors[0].second.item<std::int64_t>(), 17);
-  EXPECT_TRUE(torch::equal(checkpoint.tensors[1].second, torch::ones({2, 2})));
-}
-
-TEST_F(SafetensorsTest, CheckpointRefusesPlainWeightsFiles) {
-  const auto path = dir_ / "weights.safetensors";
-  cir::model::write_safetensors(path, {{"w", torch::ones({2})}});
-  try {
-    cir::model::load_checkpoint(path);
-    FAIL() << "a plain safetensors file was read as a checkpoint";
-  } catch (const cir::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("not a cir checkpoint"), std::string::npos) << e.what();
-    EXPECT_EQ(e.where().file, path.string());
-  }
-  cir::model::write_safetensors(path, {{"w", torch::ones({2})}},
-                                {{"format", "cir-checkpoint"}, {"version", "9"}});
-  EXPECT_THROW(cir::model::load_checkpoint(path), cir::Error);
 }
 
 }  // namespace
