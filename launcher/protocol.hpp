@@ -1,7 +1,7 @@
-// What the ranks of a sweep say to each other over MPI (docs/architecture.md
-// "The coordinator"). Every message is the JSON text of one of the records
-// below (common/fields_json.hpp); on the coordinator's communicators the tag
-// says which.
+// What the ranks of a sweep say to each other over MPI
+// (docs/architecture.md "The coordinator"). Every message is the JSON text
+// of one of the records below (common/fields_json.hpp); on the
+// coordinator's communicators the tag says which.
 //   rank 0 → every rank:  setup (broadcast once, before the groups form)
 //   leader → coordinator: request (wants work), record (an EpochRecord; the
 //                         coordinator answers ack once it holds it), result
