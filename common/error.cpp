@@ -26,12 +26,13 @@ std::string format_error(const std::string& message, const Where& where, const s
   return out;
 }
 
-Error::Error(std::string message, Where where, std::string hint, ExitCode code)
+Error::Error(std::string message, Where where, std::string hint, ExitCode code, int sys_errno)
     : std::runtime_error(format_error(message, where, hint)),
       message_(std::move(message)),
       where_(std::move(where)),
       hint_(std::move(hint)),
-      code_(code) {}
+      code_(code),
+      sys_errno_(sys_errno) {}
 
 Error Error::within(const Where& outer) const {
   Where merged = where_;
@@ -43,7 +44,7 @@ Error Error::within(const Where& outer) const {
   if (merged.key.empty()) merged.key = outer.key;
   if (merged.trial.empty()) merged.trial = outer.trial;
   if (merged.rank < 0) merged.rank = outer.rank;
-  return Error(message_, std::move(merged), hint_, code_);
+  return Error(message_, std::move(merged), hint_, code_, sys_errno_);
 }
 
 }  // namespace cir

@@ -29,15 +29,20 @@ struct Where {
 // what() is the complete message, formatted like a compiler diagnostic:
 //   sweeps/gamma0.toml:12:3: key 'loss.gama0': unknown key (trial 3f2a…, rank 1)
 //     hint: did you mean 'loss.gamma0'?
+// An error caused by a failed system call also carries its errno
+// (common/file_io.hpp sets it), so that a caller can tell a full disk
+// (ENOSPC, EDQUOT) or a failing device (EIO) from other errors.
 class Error : public std::runtime_error {
  public:
   explicit Error(std::string message, Where where = {}, std::string hint = {},
-                 ExitCode code = ExitCode::usage);
+                 ExitCode code = ExitCode::usage, int sys_errno = 0);
 
   const std::string& message() const noexcept { return message_; }
   const Where& where() const noexcept { return where_; }
   const std::string& hint() const noexcept { return hint_; }
   ExitCode code() const noexcept { return code_; }
+  // The errno of the failed system call behind this error; 0 when none.
+  int sys_errno() const noexcept { return sys_errno_; }
 
   // The same error with the blank fields of `where` filled in from `outer`,
   // for adding context (the trial, the rank) as an error travels up.
@@ -48,6 +53,7 @@ class Error : public std::runtime_error {
   Where where_;
   std::string hint_;
   ExitCode code_;
+  int sys_errno_;
 };
 
 // The full text of an error, as Error::what() prints it.

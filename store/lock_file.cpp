@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "common/file_io.hpp"
 
 namespace cir::store {
 
@@ -41,16 +42,18 @@ LockFile LockFile::acquire(const std::string& store_path) {
   // not the lock any more: try again until the locked file is the one at
   // `path`.
   for (;;) {
-    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      throw Error(fmt::format("cannot create the store's lock file: {}", std::strerror(errno)),
-                  Where{.file = path}, "the folder of the store must be writable", ExitCode::store_refused);
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int opened = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (opened < 0) {
       const int error = errno;
-      const std::string owner = read_owner(fd);
-      close(fd);
+      throw Error(fmt::format("cannot create the store's lock file: {}", std::strerror(error)),
+                  Where{.file = path}, "the folder of the store must be writable", ExitCode::store_refused,
+                  error);
+    }
+    UniqueFd fd(opened, path);
+    if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
       if (error == EWOULDBLOCK) {
+        const std::string owner = read_owner(fd.get());
         throw Error(fmt::format("the store {} is already open for writing by another process ({})",
                                 store_path, owner.empty() ? "unknown owner" : owner),
                     Where{.file = store_path},
@@ -59,32 +62,27 @@ LockFile LockFile::acquire(const std::string& store_path) {
                     ExitCode::store_refused);
       }
       throw Error(fmt::format("cannot lock {}: {}", path, std::strerror(error)), Where{.file = store_path},
-                  {}, ExitCode::store_refused);
+                  {}, ExitCode::store_refused, error);
     }
     struct stat locked {
     }, named{};
-    if (fstat(fd, &locked) == 0 && stat(path.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
+    if (fstat(fd.get(), &locked) == 0 && stat(path.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
         locked.st_ino == named.st_ino) {
       const std::string owner = describe_self();
-      if (ftruncate(fd, 0) != 0 || pwrite(fd, owner.data(), owner.size(), 0) < 0) {
-        close(fd);
-        throw Error(fmt::format("cannot write the lock file: {}", std::strerror(errno)), Where{.file = path},
-                    {}, ExitCode::store_refused);
+      if (ftruncate(fd.get(), 0) != 0 || pwrite(fd.get(), owner.data(), owner.size(), 0) < 0) {
+        const int error = errno;
+        throw Error(fmt::format("cannot write the lock file: {}", std::strerror(error)), Where{.file = path},
+                    {}, ExitCode::store_refused, error);
       }
-      return LockFile(path, fd);
+      return LockFile(std::move(fd));
     }
-    close(fd);
   }
 }
-
-LockFile::LockFile(LockFile&& other) noexcept
-    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
 
 LockFile& LockFile::operator=(LockFile&& other) noexcept {
   if (this != &other) {
     release();
-    path_ = std::move(other.path_);
-    fd_ = std::exchange(other.fd_, -1);
+    fd_ = std::move(other.fd_);
   }
   return *this;
 }
@@ -92,10 +90,9 @@ LockFile& LockFile::operator=(LockFile&& other) noexcept {
 LockFile::~LockFile() { release(); }
 
 void LockFile::release() noexcept {
-  if (fd_ < 0) return;
-  unlink(path_.c_str());
-  close(fd_);
-  fd_ = -1;
+  if (fd_.get() < 0) return;
+  unlink(fd_.path().c_str());
+  fd_ = UniqueFd();
 }
 
 }  // namespace cir::store

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "common/file_io.hpp"
+
 namespace cir::store {
 
 class LockFile {
@@ -13,7 +15,7 @@ class LockFile {
   // Takes the lock or throws cir::Error (ExitCode::store_refused) naming the
   // process that holds it.
   static LockFile acquire(const std::string& store_path);
-  LockFile(LockFile&& other) noexcept;
+  LockFile(LockFile&& other) noexcept = default;
   LockFile& operator=(LockFile&& other) noexcept;
   LockFile(const LockFile&) = delete;
   LockFile& operator=(const LockFile&) = delete;
@@ -21,10 +23,9 @@ class LockFile {
   ~LockFile();
 
  private:
-  LockFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  explicit LockFile(UniqueFd fd) : fd_(std::move(fd)) {}
   void release() noexcept;
-  std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;  // open at <store>.lock
 };
 
 }  // namespace cir::store

@@ -1,9 +1,6 @@
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <optional>
@@ -12,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/fault.hpp"
+#include "common/file_io.hpp"
 #include "common/log.hpp"
 #include "store/hdf5.hpp"
 #include "store/lock_file.hpp"
@@ -28,43 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-[[noreturn]] void throw_io(const std::string& what, const fs::path& path) {
-  throw Error(fmt::format("{}: {}", what, std::strerror(errno)), Where{.file = path.string()},
-              "check free space and permissions of the results folder", ExitCode::store_refused);
-}
-
-// Has `write` write the new file as <path>.tmp, fsyncs it, renames it over
-// `path` and fsyncs the folder: at every instant `path` is the old or the
-// new complete file.
-template <typename Write>
-void replace_file(const fs::path& path, Write write) {
-  const fs::path tmp = path.string() + ".tmp";
-  try {
-    write(tmp.string());
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw;
-  }
-  fault_point("store.commit");
-  const int fd = open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_io("cannot open the store's temporary file to fsync it", tmp);
-  if (fsync(fd) != 0) {
-    const int error = errno;
-    close(fd);
-    errno = error;
-    throw_io("cannot fsync the store's temporary file", tmp);
-  }
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) throw_io("cannot rename the new store into place", path);
-  const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const int dir = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) throw_io("cannot open the store's folder to fsync it", folder);
-  const int synced = fsync(dir);
-  close(dir);
-  if (synced != 0) throw_io("cannot fsync the store's folder", folder);
 }
 
 // A trial id as it lies in a row, for comparing rows without copying them.
@@ -138,16 +99,24 @@ struct Writer::Impl {
     return epochs || recalls;
   }
 
+  // Writes the snapshot as <path>.tmp and replaces the store with it
+  // durably (common/file_io.hpp). A failure refuses the store (exit 3).
   void write() {
     snapshot.header.updated = unix_now();
-    replace_file(path, [this](const std::string& tmp) {
-      try {
-        write_snapshot(snapshot, tmp);
-      } catch (const h5::Failure& failure) {
-        throw Error(std::string("cannot write the store: ") + failure.what(), Where{.file = tmp},
-                    "check free space and permissions of the results folder", ExitCode::store_refused);
-      }
-    });
+    try {
+      replace_file_with(path, path.string() + ".tmp", [this](const fs::path& tmp) {
+        try {
+          write_snapshot(snapshot, tmp.string());
+        } catch (const h5::Failure& failure) {
+          throw Error(std::string("cannot write the store: ") + failure.what(), Where{.file = tmp.string()},
+                      "check free space and permissions of the results folder", ExitCode::store_refused);
+        }
+        fault_point("store.commit");
+      });
+    } catch (const Error& error) {
+      if (error.sys_errno() == 0) throw;
+      throw Error(error.message(), error.where(), error.hint(), ExitCode::store_refused, error.sys_errno());
+    }
     dirty = false;
     last_write = Clock::now();
   }

@@ -1,18 +1,15 @@
 #include "workers/checkpoint.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/fault.hpp"
+#include "common/file_io.hpp"
 #include "common/log.hpp"
 #include "model/io/safetensors.hpp"
 
@@ -27,11 +24,6 @@ constexpr const char* kTrashPrefix = ".trash-";
 constexpr const char* kTensorsFile = "tensors.safetensors";
 constexpr int kFormat = 1;
 
-[[noreturn]] void fail_errno(const fs::path& path, const std::string& what) {
-  throw Error(fmt::format("{}: {}", what, std::strerror(errno)), Where{.file = path.string()},
-              "check that the checkpoint folder is writable and the disk is not full");
-}
-
 // The sequence number of a checkpoint folder name, or -1 for other names.
 long sequence_of(const std::string& name) {
   const std::string prefix = kPrefix;
@@ -39,34 +31,6 @@ long sequence_of(const std::string& name) {
   const std::string digits = name.substr(prefix.size());
   if (!std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); })) return -1;
   return std::stol(digits);
-}
-
-void write_durably(const fs::path& path, const char* data, std::size_t size) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail_errno(path, "cannot create the file");
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::write(fd, data + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      fail_errno(path, "cannot write the file");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    fail_errno(path, "cannot flush the file to disk");
-  }
-  if (::close(fd) != 0) fail_errno(path, "cannot close the file");
-}
-
-void sync_folder(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail_errno(path, "cannot open the folder");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) fail_errno(path, "cannot flush the folder to disk");
 }
 
 std::vector<char> read_all(const fs::path& path) {
@@ -143,12 +107,9 @@ std::string CheckpointDir::save(const nlohmann::json& state,
                                {"state", state},
                                {"tensors_sha256", sha256_hex(std::string_view(bytes.data(), bytes.size()))}};
   const std::string text = meta.dump(2) + "\n";
-  write_durably(tmp / "state.json", text.data(), text.size());
+  write_file_synced(tmp / "state.json", {text});
   sync_folder(tmp);
-  fs::rename(tmp, path_ / name, ec);
-  if (ec)
-    throw Error(fmt::format("cannot publish the checkpoint: {}", ec.message()), Where{.file = tmp.string()});
-  sync_folder(path_);
+  rename_durably(tmp, path_ / name);
 
   std::vector<std::string> all = names();
   for (std::size_t i = 0; i + static_cast<std::size_t>(keep_) < all.size(); ++i) {

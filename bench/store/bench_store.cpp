@@ -5,9 +5,7 @@
 // Usage: bench_store STORE.h5 [REPEATS]
 #include <fmt/format.h>
 
-#include <fcntl.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <random>
@@ -15,6 +13,7 @@
 
 #include "bench/bench.hpp"
 #include "common/digest.hpp"
+#include "common/file_io.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -123,19 +122,7 @@ int main(int argc, char** argv) {
   // the same way, without HDF5.
   const std::string bytes(size, 'x');
   const std::filesystem::path copy = path.string() + ".floor";
-  const std::vector<double> floor = bench::time_calls(
-      [&] {
-        const std::string tmp = copy.string() + ".tmp";
-        const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0 || write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()) ||
-            fsync(fd) != 0 || close(fd) != 0 || rename(tmp.c_str(), copy.c_str()) != 0) {
-          throw std::runtime_error("the floor measurement could not write " + tmp);
-        }
-        const int dir = open(copy.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
-        fsync(dir);
-        close(dir);
-      },
-      repeats);
+  const std::vector<double> floor = bench::time_calls([&] { replace_file(copy, {bytes}); }, repeats);
   std::filesystem::remove(copy);
   fmt::print("| floor: the same bytes written, fsynced, renamed (no HDF5) | {:.1f} | {:.1f} | — |\n",
              1e3 * bench::median(floor), static_cast<double>(size) / 1e6);

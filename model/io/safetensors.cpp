@@ -10,12 +10,12 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/error.hpp"
+#include "common/file_io.hpp"
 
 namespace cir::model {
 
@@ -52,8 +52,6 @@ std::string supported_dtypes() {
               "the file is truncated, corrupt or not a safetensors file; write it again");
 }
 
-std::string errno_text() { return std::strerror(errno); }
-
 }  // namespace
 
 std::string safetensors_dtype(torch::ScalarType type) {
@@ -74,25 +72,16 @@ struct SafetensorsFile::Mapping {
 
 SafetensorsFile::SafetensorsFile(std::filesystem::path path)
     : path_(std::move(path)), mapping_(std::make_unique<Mapping>()) {
-  const Where where{.file = path_.string()};
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error("cannot open safetensors file: " + errno_text(), where);
+  const UniqueFd fd = open_file(path_, O_RDONLY);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const std::string why = errno_text();
-    ::close(fd);
-    throw Error("cannot stat safetensors file: " + why, where);
-  }
+  if (::fstat(fd.get(), &st) != 0) throw_sys_error(errno, path_, "stat");
   const auto file_size = static_cast<std::uint64_t>(st.st_size);
   if (file_size < 8) {
-    ::close(fd);
     corrupt(path_, "file has " + std::to_string(file_size) + " bytes, fewer than the 8-byte header length");
   }
   mapping_->size = static_cast<std::size_t>(file_size);
-  mapping_->address = ::mmap(nullptr, mapping_->size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const std::string map_error = mapping_->address == MAP_FAILED ? errno_text() : std::string();
-  ::close(fd);
-  if (mapping_->address == MAP_FAILED) throw Error("cannot map safetensors file: " + map_error, where);
+  mapping_->address = ::mmap(nullptr, mapping_->size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (mapping_->address == MAP_FAILED) throw_sys_error(errno, path_, "map");
 
   const auto* bytes = static_cast<const std::byte*>(mapping_->address);
   std::uint64_t header_size = 0;
@@ -276,42 +265,17 @@ void write_safetensors(const std::filesystem::path& path, const NamedTensors& te
   header_text.append((8 - header_text.size() % 8) % 8, ' ');
   const std::uint64_t header_size = header_text.size();
 
+  std::vector<std::string_view> pieces{std::string_view(reinterpret_cast<const char*>(&header_size), 8),
+                                       header_text};
+  for (const auto& [name, tensor] : laid_out) {
+    pieces.emplace_back(static_cast<const char*>(tensor.data_ptr()), tensor.numel() * tensor.element_size());
+  }
+  // A temporary name of its own per write, for writers in other threads or
+  // processes that replace the same file.
   static std::atomic<std::uint64_t> writes{0};
   auto temporary = path;
   temporary += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(writes++);
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot create '" + temporary.string() + "': " + errno_text(), where);
-    out.write(reinterpret_cast<const char*>(&header_size), 8);
-    out.write(header_text.data(), static_cast<std::streamsize>(header_text.size()));
-    for (const auto& [name, tensor] : laid_out) {
-      out.write(static_cast<const char*>(tensor.data_ptr()),
-                static_cast<std::streamsize>(tensor.numel() * tensor.element_size()));
-    }
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(temporary);
-      throw Error("cannot write '" + temporary.string() + "' (disk full?)", where);
-    }
-  }
-  const int fd = ::open(temporary.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) {
-    std::filesystem::remove(temporary);
-    throw Error("cannot rename '" + temporary.string() + "' into place: " + ec.message(), where);
-  }
-  // Make the rename itself durable.
-  const auto parent = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
+  replace_file(path, pieces, temporary);
 }
 
 }  // namespace cir::model
