@@ -16,7 +16,7 @@ namespace {
 
 [[noreturn]] void fail(const std::string& trial, std::string_view key, const std::string& what) {
   throw Error(what, Where{.key = std::string(key), .trial = trial},
-              "the launcher's schema lists every key with its type and default");
+              "sweeps/README.md lists every key with its type and default");
 }
 
 double as_number(const nlohmann::json& value, const std::string& trial, std::string_view key) {
@@ -55,13 +55,12 @@ Params::Params(std::string_view params_json, std::string trial)
 Params::Params(const Params& other) : impl_(std::make_unique<Impl>(*other.impl_)), trial_(other.trial_) {}
 
 Params& Params::operator=(const Params& other) {
-  if (this != &other) {
-    *impl_ = *other.impl_;
-    trial_ = other.trial_;
-  }
+  if (this != &other) *this = Params(other);
   return *this;
 }
 
+Params::Params(Params&&) noexcept = default;
+Params& Params::operator=(Params&&) noexcept = default;
 Params::~Params() = default;
 
 bool Params::has(std::string_view key) const { return impl_->object.contains(key); }
@@ -119,6 +118,43 @@ std::int64_t Params::integer(std::string_view key, std::int64_t fallback) const 
 bool Params::boolean(std::string_view key, bool fallback) const { return has(key) ? boolean(key) : fallback; }
 std::string Params::string(std::string_view key, std::string_view fallback) const {
   return has(key) ? string(key) : std::string(fallback);
+}
+
+namespace {
+// The value of `key` (its default when absent), checked against the contract.
+nlohmann::json checked(const nlohmann::json& object, const std::string& trial, const keys::Key& key) {
+  try {
+    const auto it = object.find(key.name);
+    if (it == object.end()) {
+      nlohmann::json fallback = keys::default_value(key);
+      if (fallback.is_null()) fail(trial, key.name, "missing parameter");
+      return fallback;
+    }
+    return keys::check(key, *it);
+  } catch (const Error& e) {
+    throw e.within(Where{.key = key.name, .trial = trial});
+  }
+}
+}  // namespace
+
+bool Params::get(const keys::BooleanKey& key) const {
+  return checked(impl_->object, trial_, key).get<bool>();
+}
+
+std::int64_t Params::get(const keys::IntegerKey& key) const {
+  return checked(impl_->object, trial_, key).get<std::int64_t>();
+}
+
+double Params::get(const keys::NumberKey& key) const {
+  return as_number(checked(impl_->object, trial_, key), trial_, key.name);
+}
+
+std::string Params::get(const keys::StringKey& key) const {
+  return checked(impl_->object, trial_, key).get<std::string>();
+}
+
+std::vector<std::int64_t> Params::get(const keys::IntegerListKey& key) const {
+  return checked(impl_->object, trial_, key).get<std::vector<std::int64_t>>();
 }
 
 }  // namespace cir

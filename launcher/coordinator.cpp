@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/params.hpp"
 #include "launcher/protocol.hpp"
 #include "launcher/signals.hpp"
 
@@ -81,7 +82,7 @@ Coordinator::Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer,
   for (std::size_t i = 0; i < trials_.size(); ++i) {
     const TrialSpec& trial = trials_[i];
     index_of_[trial.id] = i;
-    epochs_[i] = json::parse(trial.params_json).at("train.epochs").get<std::int32_t>();
+    epochs_[i] = static_cast<std::int32_t>(Params(trial.params_json, trial.id).get(keys::train::epochs));
     total_cost_ += trial.expected_cost;
     const store::TrialRow* row = rows.count(trial.id) ? rows[trial.id] : nullptr;
     const bool finished =

@@ -8,6 +8,7 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
+#include "common/keys.hpp"
 
 namespace cir::launcher {
 
@@ -17,22 +18,23 @@ using nlohmann::json;
 
 // Training samples per epoch of the real datasets (docs/paper-notes.md "Datasets and their files").
 double train_samples(const json& p) {
-  const std::string dataset = p.at("data.dataset").get<std::string>();
+  const std::string dataset = p.at(keys::data::dataset.name).get<std::string>();
   if (dataset == "fashioniq")
-    return 18000.0 * static_cast<double>(p.at("data.fashioniq.queries_per_triplet").get<int>());
+    return 18000.0 * static_cast<double>(p.at(keys::data::fashioniq::queries_per_triplet.name).get<int>());
   if (dataset == "shoes") return 10000.0;
   if (dataset == "fashion200k") return 172000.0;
-  return static_cast<double>(p.at("data.synthetic.train_queries").get<std::int64_t>());
+  return static_cast<double>(p.at(keys::data::synthetic::train_queries.name).get<std::int64_t>());
 }
 
 double eval_samples(const json& p) {
-  const std::string dataset = p.at("data.dataset").get<std::string>();
+  const std::string dataset = p.at(keys::data::dataset.name).get<std::string>();
   if (dataset == "fashioniq") return 3 * 2000.0 + 6000.0;
   if (dataset == "shoes") return 4658.0 + 10000.0;
   if (dataset == "fashion200k") return 33480.0 + 29800.0;
-  const auto sets = p.at("data.synthetic.attribute_sets").get<std::int64_t>();
-  const auto twins = p.at("data.synthetic.twins").get<std::int64_t>();
-  return static_cast<double>(p.at("data.synthetic.test_queries").get<std::int64_t>() + sets * (twins + 1));
+  const auto sets = p.at(keys::data::synthetic::attribute_sets.name).get<std::int64_t>();
+  const auto twins = p.at(keys::data::synthetic::twins.name).get<std::int64_t>();
+  return static_cast<double>(p.at(keys::data::synthetic::test_queries.name).get<std::int64_t>() +
+                             sets * (twins + 1));
 }
 
 std::string cell(const json& value) {
@@ -45,13 +47,13 @@ std::string cell(const json& value) {
 std::string canonical_json(const json& params) { return params.dump(); }
 
 double expected_cost(const json& p) {
-  const double epochs = static_cast<double>(p.at("train.epochs").get<std::int64_t>());
-  const double every = static_cast<double>(p.at("eval.every").get<std::int64_t>());
+  const double epochs = static_cast<double>(p.at(keys::train::epochs.name).get<std::int64_t>());
+  const double every = static_cast<double>(p.at(keys::eval::every.name).get<std::int64_t>());
   // A forward-only evaluation sample costs about a third of a training one.
   const double samples = train_samples(p) + eval_samples(p) / (3.0 * every);
-  const double side = static_cast<double>(p.at("data.image_size").get<std::int64_t>()) / 224.0;
-  const double width = static_cast<double>(p.at("model.image.width").get<std::int64_t>()) / 64.0;
-  const double backbone = p.at("model.image.arch").get<std::string>() == "resnet50" ? 4.1 : 1.8;
+  const double side = static_cast<double>(p.at(keys::data::image_size.name).get<std::int64_t>()) / 224.0;
+  const double width = static_cast<double>(p.at(keys::model::image::width.name).get<std::int64_t>()) / 64.0;
+  const double backbone = p.at(keys::model::image::arch.name).get<std::string>() == "resnet50" ? 4.1 : 1.8;
   return epochs * samples * side * side * width * width * backbone * 1e-3;
 }
 
@@ -78,11 +80,11 @@ std::vector<TrialSpec> expand(const SweepSpec& spec) {
       }
       const std::string text = canonical_json(params);
       if (seen_points.insert(text).second) {
-        const auto batch = params.at("train.batch").get<std::int64_t>();
+        const auto batch = params.at(keys::train::batch.name).get<std::int64_t>();
         if (batch % spec.ranks_per_trial != 0) {
-          Where w = *where.at("train.batch");
-          if (w.file.empty()) w = spec.sweep_where.at("sweep.ranks_per_trial");
-          w.key = "train.batch";
+          Where w = *where.at(keys::train::batch.name);
+          if (w.file.empty()) w = spec.sweep_where.at(keys::sweep::ranks_per_trial.name);
+          w.key = keys::train::batch.name;
           throw Error(fmt::format("train.batch = {} is not divisible by sweep.ranks_per_trial = {}", batch,
                                   spec.ranks_per_trial),
                       w, "each rank of a group takes batch / ranks_per_trial samples: change one of them");

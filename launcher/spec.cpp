@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/keys.hpp"
 #include "launcher/schema.hpp"
 
 namespace cir::launcher {
@@ -98,16 +99,16 @@ json to_json(const toml::node& node, const Where& where) {
   }
 }
 
-Setting checked(const KeySpec& spec, const toml::node& node, Where where) {
+Setting checked(const keys::Key& spec, const toml::node& node, Where where) {
   try {
-    return Setting{check_value(spec, to_json(node, where)), where};
+    return Setting{keys::check(spec, to_json(node, where)), where};
   } catch (const Error& e) {
     // Point at the offending element of a list.
-    if (const auto* list = node.as_array(); list != nullptr && spec.type == KeyType::integer_list) {
+    if (const auto* list = node.as_array(); list != nullptr && spec.type == keys::Type::integer_list) {
       for (const auto& element : *list) {
         const Where element_where = at(where.file, element.source(), where.key);
         try {
-          check_value(spec, json::array({to_json(element, element_where)}));
+          keys::check(spec, json::array({to_json(element, element_where)}));
         } catch (const Error&) {
           throw e.within(element_where);
         }
@@ -131,13 +132,13 @@ void read_axes(const Entries& entries, const std::string& prefix, const std::str
   for (const auto& [k, node] : entries) {
     const std::string key = prefix + std::string(k->str());
     const Where key_where = at(file, k->source(), key);
-    if (const auto* sub = node->as_table(); sub != nullptr && !find_key(key)) {
+    if (const auto* sub = node->as_table(); sub != nullptr && !keys::find(key)) {
       read_axes(in_file_order(*sub), key + ".", file, axes);
       continue;
     }
-    const KeySpec* spec = find_key(key);
+    const keys::Key* spec = keys::find(key);
     if (spec == nullptr) unknown_key(key, key_where);
-    if (!is_training_key(key))
+    if (!spec->training())
       throw Error("[sweep] keys cannot be grid axes", key_where,
                   "set it in [sweep]; list seeds in sweep.seeds");
     const auto* values = node->as_array();
@@ -192,7 +193,7 @@ void read_values(const toml::table& table, const std::string& prefix, const std:
       read_grid(*node, key_where, file, layer);
       continue;
     }
-    const KeySpec* spec = find_key(key);
+    const keys::Key* spec = keys::find(key);
     if (spec == nullptr) {
       if (const auto* sub = node->as_table()) {
         read_values(*sub, key + ".", file, layer);
@@ -240,7 +241,7 @@ Loaded load_chain(std::string_view text, const fs::path& path, std::vector<fs::p
   Layer layer = read_layer(parse(text, file), file);
   Loaded loaded;
   loaded.chain.push_back(path);
-  if (auto it = layer.values.find("sweep.extends"); it != layer.values.end()) {
+  if (auto it = layer.values.find(keys::sweep::extends.name); it != layer.values.end()) {
     const Where where = it->second.where;
     const fs::path preset = path.parent_path() / it->second.value.get<std::string>();
     std::error_code ec;
@@ -262,10 +263,10 @@ Loaded load_chain(std::string_view text, const fs::path& path, std::vector<fs::p
                   base.merged.grid_where, "put the grid in the sweep spec");
     loaded.chain.insert(loaded.chain.end(), base.chain.begin(), base.chain.end());
     for (auto& [key, setting] : layer.values) base.merged.values[key] = std::move(setting);
-    base.merged.values.erase("sweep.extends");
+    base.merged.values.erase(keys::sweep::extends.name);
     layer.values = std::move(base.merged.values);
   }
-  layer.values.erase("sweep.extends");
+  layer.values.erase(keys::sweep::extends.name);
   loaded.merged = std::move(layer);
   return loaded;
 }
@@ -280,11 +281,11 @@ std::pair<std::string, Setting> parse_set(const std::string& text) {
   const std::string value = text.substr(eq + 1);
   Where key_where = where;
   key_where.key = key;
-  const KeySpec* spec = find_key(key);
+  const keys::Key* spec = keys::find(key);
   if (spec == nullptr) unknown_key(key, key_where);
-  if (key == "sweep.extends") throw Error("extends cannot be set from the command line", key_where);
+  if (spec == &keys::sweep::extends) throw Error("extends cannot be set from the command line", key_where);
   const bool bare_string =
-      spec->type == KeyType::string && (value.empty() || (value[0] != '"' && value[0] != '\''));
+      spec->type == keys::Type::string && (value.empty() || (value[0] != '"' && value[0] != '\''));
   json parsed;
   if (bare_string) {
     parsed = expand_env(value, key_where);
@@ -293,13 +294,13 @@ std::pair<std::string, Setting> parse_set(const std::string& text) {
     try {
       table = toml::parse(std::string_view("v = " + value), std::string_view("--set"));
     } catch (const toml::parse_error&) {
-      throw Error(fmt::format("'{}' is not a value: expected {}", value, describe(*spec)), key_where,
+      throw Error(fmt::format("'{}' is not a value: expected {}", value, keys::describe(*spec)), key_where,
                   "values are TOML: 2, 0.5, inf, true, \"text\", [35, 42]");
     }
     parsed = to_json(*table.get("v"), key_where);
   }
   try {
-    return {key, Setting{check_value(*spec, parsed), key_where}};
+    return {key, Setting{keys::check(*spec, parsed), key_where}};
   } catch (const Error& e) {
     throw e.within(key_where);
   }
@@ -322,37 +323,39 @@ SweepSpec build_spec(Loaded loaded, const fs::path& file, const std::vector<std:
   SweepSpec spec;
   spec.file = file;
   spec.chain = loaded.chain;
-  auto sweep_value = [&](const std::string& key) -> json {
-    if (auto it = layer.values.find(key); it != layer.values.end()) {
-      spec.sweep_where[key] = it->second.where;
+  auto sweep_value = [&](const keys::Key& key) -> json {
+    if (auto it = layer.values.find(key.name); it != layer.values.end()) {
+      spec.sweep_where[key.name] = it->second.where;
       return it->second.value;
     }
-    spec.sweep_where[key] = Where{.file = file.string(), .key = key};
-    return find_key(key)->fallback;
+    spec.sweep_where[key.name] = Where{.file = file.string(), .key = key.name};
+    return keys::default_value(key);
   };
-  const json name = sweep_value("sweep.name");
+  const json name = sweep_value(keys::sweep::name);
   if (name.is_null())
-    throw Error("the spec has no sweep name", Where{.file = file.string(), .key = "sweep.name"},
+    throw Error("the spec has no sweep name", Where{.file = file.string(), .key = keys::sweep::name.name},
                 "add [sweep] name = \"…\" (the store becomes results/<name>.h5)");
   spec.name = name.get<std::string>();
   if (spec.name.empty() || spec.name.find('/') != std::string::npos)
-    throw Error("a sweep name must be a non-empty file name (no '/')", spec.sweep_where["sweep.name"]);
-  spec.description = sweep_value("sweep.description").get<std::string>();
-  for (const auto& seed : sweep_value("sweep.seeds"))
+    throw Error("a sweep name must be a non-empty file name (no '/')",
+                spec.sweep_where[keys::sweep::name.name]);
+  spec.description = sweep_value(keys::sweep::description).get<std::string>();
+  for (const auto& seed : sweep_value(keys::sweep::seeds))
     if (std::find(spec.seeds.begin(), spec.seeds.end(), seed.get<std::int64_t>()) == spec.seeds.end())
       spec.seeds.push_back(seed.get<std::int64_t>());
   if (spec.seeds.empty())
-    throw Error("no seeds: a sweep needs at least one", spec.sweep_where["sweep.seeds"], "write seeds = [0]");
-  spec.ranks_per_trial = sweep_value("sweep.ranks_per_trial").get<int>();
-  spec.max_requeues = sweep_value("sweep.max_requeues").get<int>();
-  const std::string store = sweep_value("sweep.store").get<std::string>();
+    throw Error("no seeds: a sweep needs at least one", spec.sweep_where[keys::sweep::seeds.name],
+                "write seeds = [0]");
+  spec.ranks_per_trial = sweep_value(keys::sweep::ranks_per_trial).get<int>();
+  spec.max_requeues = sweep_value(keys::sweep::max_requeues).get<int>();
+  const std::string store = sweep_value(keys::sweep::store).get<std::string>();
   spec.store = store.empty() ? fs::path("results") / (spec.name + ".h5") : fs::path(store);
 
-  for (const auto& key : schema()) {
-    if (!is_training_key(key.key)) continue;
-    auto it = layer.values.find(key.key);
-    spec.settings[key.key] =
-        it != layer.values.end() ? it->second : Setting{key.fallback, Where{.key = key.key}};
+  for (const keys::Key* key : keys::all()) {
+    if (!key->training()) continue;
+    auto it = layer.values.find(key->name);
+    spec.settings[key->name] =
+        it != layer.values.end() ? it->second : Setting{keys::default_value(*key), Where{.key = key->name}};
   }
   if (layer.unions.empty()) {
     spec.products.push_back(layer.common_axes);
@@ -442,8 +445,8 @@ SweepSpec load_spec(const fs::path& file, const std::vector<std::string>& sets) 
 
 std::string resolved_text(const SweepSpec& spec) {
   toml::table root;
-  insert_dotted(root, "sweep.name", spec.name);
-  insert_dotted(root, "sweep.seeds", spec.seeds);
+  insert_dotted(root, keys::sweep::name.name, spec.name);
+  insert_dotted(root, keys::sweep::seeds.name, spec.seeds);
   for (const auto& [key, setting] : spec.settings) insert_dotted(root, key, setting.value);
   toml::array products;
   for (const auto& product : spec.products) {

@@ -10,6 +10,7 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
+#include "common/keys.hpp"
 #include "common/log.hpp"
 #include "launcher/coordinator.hpp"
 #include "launcher/expand.hpp"
@@ -83,7 +84,7 @@ SetupMessage prepare(const SweepOptions& options, int world_size, std::optional<
     if (world_size < spec.ranks_per_trial)
       throw Error(fmt::format("{} rank(s) cannot form a group of sweep.ranks_per_trial = {}", world_size,
                               spec.ranks_per_trial),
-                  spec.sweep_where.at("sweep.ranks_per_trial"),
+                  spec.sweep_where.at(keys::sweep::ranks_per_trial.name),
                   fmt::format("run with mpirun -n {} (or a multiple), or lower ranks_per_trial",
                               spec.ranks_per_trial));
     setup.checkpoint_root = (spec.store.parent_path() / spec.store.stem() / "checkpoints").string();

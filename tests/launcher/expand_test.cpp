@@ -6,9 +6,9 @@
 #include <set>
 
 #include "common/digest.hpp"
+#include "common/keys.hpp"
 #include "common/params.hpp"
 #include "launcher/expand.hpp"
-#include "launcher/schema.hpp"
 #include "launcher/spec.hpp"
 
 namespace fs = std::filesystem;
@@ -95,8 +95,8 @@ TEST(Expand, ParamsHoldEveryTrainingKeySortedWithInfAsString) {
   std::set<std::string> keys;
   for (const auto& [key, value] : last.items()) keys.insert(key);
   std::set<std::string> training;
-  for (const auto& spec : cir::launcher::schema())
-    if (cir::launcher::is_training_key(spec.key)) training.insert(spec.key);
+  for (const cir::keys::Key* key : cir::keys::all())
+    if (key->training()) training.insert(key->name);
   EXPECT_EQ(keys, training);
   EXPECT_EQ(last["loss.gamma0"], "inf");
   EXPECT_EQ(trials.back().params_json, last.dump());  // sorted, compact: canonical

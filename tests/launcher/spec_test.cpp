@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 #include "launcher/expand.hpp"
 #include "launcher/schema.hpp"
 #include "launcher/spec.hpp"
@@ -176,17 +177,35 @@ TEST(Spec, ResolvedTextDefinesTheTrials) {
       << text;
 }
 
-// sweeps/README.md is the contract other code reads: it must list exactly the
-// schema's keys.
-TEST(Schema, MatchesSweepsReadme) {
+namespace {
+
+// The keys of sweeps/README.md's tables, in the order it lists them.
+std::vector<std::string> readme_keys() {
   const std::string readme = read(kSource / "sweeps/README.md");
   const std::regex row(R"(^\| `([a-z0-9_.]+)` \|)", std::regex::multiline);
-  std::set<std::string> documented;
+  std::vector<std::string> documented;
   for (auto it = std::sregex_iterator(readme.begin(), readme.end(), row); it != std::sregex_iterator(); ++it)
-    documented.insert((*it)[1].str());
+    documented.push_back((*it)[1].str());
+  return documented;
+}
+
+}  // namespace
+
+// sweeps/README.md documents the contract (common/keys.hpp): it must list
+// exactly the contract's keys.
+TEST(Schema, MatchesSweepsReadme) {
+  const std::vector<std::string> listed = readme_keys();
+  const std::set<std::string> documented(listed.begin(), listed.end());
   std::set<std::string> known;
-  for (const auto& key : cir::launcher::schema()) known.insert(key.key);
+  for (const cir::keys::Key* key : cir::keys::all()) known.insert(key->name);
   EXPECT_EQ(documented, known);
+}
+
+// … and in the contract's order, so a reader finds a key where it is defined.
+TEST(Schema, SweepsReadmeListsKeysInContractOrder) {
+  std::vector<std::string> contract;
+  for (const cir::keys::Key* key : cir::keys::all()) contract.emplace_back(key->name);
+  EXPECT_EQ(readme_keys(), contract);
 }
 
 TEST(Schema, SuggestsTheNearestKey) {
