@@ -1,9 +1,6 @@
 #include "model/composed.hpp"
 
-#include <cmath>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "model/batch_norm.hpp"
@@ -12,32 +9,18 @@ namespace cir::model {
 
 ModelOptions model_options(const cir::Params& params) {
   ModelOptions options;
-  const Where where{.trial = params.trial()};
-  auto fail = [&](const char* key, std::string message) {
-    Where at = where;
-    at.key = key;
-    throw Error(std::move(message), at);
-  };
-  options.image.arch = params.string("model.image.arch");
-  options.image.width = params.integer("model.image.width");
-  options.image.layer4_stride1 = params.boolean("model.image.layer4_stride1");
-  options.image_weights = params.string("model.image.weights");
-  options.norm_scale = params.number("model.norm_scale");
-  options.feature_dim = params.integer("model.feature_dim");
-  options.heads = params.integer("model.compositor.heads");
-  options.text_dropout = params.number("model.text.dropout");
-  if (options.image.arch != "resnet18" && options.image.arch != "resnet50")
-    fail("model.image.arch",
-         fmt::format("unknown image encoder '{}'; use \"resnet18\" or \"resnet50\"", options.image.arch));
-  if (options.image.width < 1)
-    fail("model.image.width", fmt::format("must be ≥ 1, got {}", options.image.width));
-  if (!(options.norm_scale > 0) || std::isinf(options.norm_scale))
-    fail("model.norm_scale", fmt::format("must be a finite number > 0, got {}", options.norm_scale));
-  if (options.feature_dim < 1)
-    fail("model.feature_dim", fmt::format("must be ≥ 1, got {}", options.feature_dim));
-  if (options.heads < 1) fail("model.compositor.heads", fmt::format("must be ≥ 1, got {}", options.heads));
-  if (!(options.text_dropout >= 0 && options.text_dropout < 1))
-    fail("model.text.dropout", fmt::format("must be in [0, 1), got {}", options.text_dropout));
+  options.image.arch = params.get(keys::model::image::arch);
+  options.image.width = params.get(keys::model::image::width);
+  options.image.layer4_stride1 = params.get(keys::model::image::layer4_stride1);
+  options.image_weights = params.get(keys::model::image::weights);
+  options.norm_scale = params.get(keys::model::norm_scale);
+  options.feature_dim = params.get(keys::model::feature_dim);
+  options.heads = params.get(keys::model::compositor::heads);
+  options.text_dropout = params.get(keys::model::text::dropout);
+  // The contract allows a dropout of 1; the text branch would then be all zeros.
+  if (options.text_dropout == 1.0)
+    throw Error("a dropout of 1 drops every text feature", params.where(keys::model::text::dropout),
+                "use a dropout below 1");
   return options;
 }
 
@@ -78,7 +61,7 @@ ComposedModelImpl::ComposedModelImpl(const ModelOptions& options,
       lower_image_encoder_->load_torchvision_weights(options_.image_weights);
     } catch (const Error& e) {
       Where where = e.where();
-      if (where.key.empty()) where.key = "model.image.weights";
+      if (where.key.empty()) where.key = keys::model::image::weights.name;
       throw Error(e.message(), where,
                   "model.image.weights must be a torchvision " + options_.image.arch + " state dict (width " +
                       std::to_string(options_.image.width) + ") saved as safetensors");

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 
 namespace cir::model {
 namespace {
@@ -20,7 +21,8 @@ AttentionModuleImpl::AttentionModuleImpl(std::int64_t channels, std::int64_t tex
     : heads_(heads) {
   if (heads < 1 || channels % heads != 0)
     throw Error(fmt::format("the compositor's {} channels do not split into {} heads", channels, heads),
-                Where{.key = "model.compositor.heads"}, "use a head count that divides the image channels");
+                Where{.key = keys::model::compositor::heads.name},
+                "use a head count that divides the image channels");
   merge = register_module("merge", conv1x1(channels + text_dim, channels, false));
   W_v = register_module("W_v", conv1x1(channels, channels, false));
   W_r = register_module("W_r", conv1x1(channels, channels, true));

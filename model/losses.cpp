@@ -11,19 +11,9 @@
 namespace cir::model {
 namespace {
 
-Form read_form(const cir::Params& params, const std::string& key) {
-  const std::string value = params.string(key);
-  if (value == "paper") return Form::paper;
-  if (value == "reference") return Form::reference;
-  throw Error(fmt::format("unknown form '{}'", value), Where{.key = key, .trial = params.trial()},
-              "use \"paper\" or \"reference\"");
-}
-
-double read_non_negative(const cir::Params& params, const std::string& key) {
-  const double value = params.number(key);
-  if (!(value >= 0))
-    throw Error(fmt::format("must be ≥ 0, got {}", value), Where{.key = key, .trial = params.trial()});
-  return value;
+// The contract's choices for a form key are "paper" and "reference".
+Form read_form(const cir::Params& params, const keys::StringKey& key) {
+  return params.get(key) == "paper" ? Form::paper : Form::reference;
 }
 
 void check_features(const torch::Tensor& fs, const torch::Tensor& ft, const char* what) {
@@ -36,11 +26,11 @@ void check_features(const torch::Tensor& fs, const torch::Tensor& ft, const char
 
 LossOptions loss_options(const cir::Params& params) {
   LossOptions options;
-  options.gamma0 = read_non_negative(params, "loss.gamma0");
-  options.w1 = read_non_negative(params, "loss.w1");
-  options.w2 = read_non_negative(params, "loss.w2");
-  options.augmenter = read_form(params, "loss.augmenter");
-  options.uncertainty = read_form(params, "loss.uncertainty");
+  options.gamma0 = params.get(keys::loss::gamma0);
+  options.w1 = params.get(keys::loss::w1);
+  options.w2 = params.get(keys::loss::w2);
+  options.augmenter = read_form(params, keys::loss::augmenter);
+  options.uncertainty = read_form(params, keys::loss::uncertainty);
   return options;
 }
 

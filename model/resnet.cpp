@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 #include "model/io/state.hpp"
 
 namespace cir::model {
@@ -90,11 +91,12 @@ torch::nn::Sequential make_layer(std::int64_t& in, std::int64_t planes, std::int
 
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   if (options_.arch != "resnet18" && options_.arch != "resnet50")
-    throw Error(fmt::format("unknown image encoder '{}'", options_.arch), Where{.key = "model.image.arch"},
-                "use \"resnet18\" or \"resnet50\"");
+    throw Error(fmt::format("unknown image encoder '{}'", options_.arch),
+                Where{.key = keys::model::image::arch.name}, "use \"resnet18\" or \"resnet50\"");
   if (options_.width < 1)
     throw Error(fmt::format("the image encoder's width must be positive, got {}", options_.width),
-                Where{.key = "model.image.width"}, "64 is torchvision's ResNet, 16 the width/4 preset");
+                Where{.key = keys::model::image::width.name},
+                "64 is torchvision's ResNet, 16 the width/4 preset");
   const std::int64_t w = options_.width;
   conv1 = register_module(
       "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, w, 7).stride(2).padding(3).bias(false)));
@@ -142,7 +144,7 @@ UpperEncoderImpl::UpperEncoderImpl(std::int64_t channels, std::int64_t dim, doub
     : fc(register_module("fc", torch::nn::Linear(channels, dim))), norm_scale_(norm_scale) {
   if (!(norm_scale > 0))
     throw Error(fmt::format("model.norm_scale must be positive, got {}", norm_scale),
-                Where{.key = "model.norm_scale"});
+                Where{.key = keys::model::norm_scale.name});
 }
 
 torch::Tensor UpperEncoderImpl::forward(const torch::Tensor& map) {

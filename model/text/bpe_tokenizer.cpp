@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 
 namespace cir::model {
 
@@ -287,7 +288,7 @@ const std::string& BpeTokenizer::token(std::int64_t id) const {
 
 std::vector<std::int64_t> BpeTokenizer::encode(std::string_view text, std::size_t max_length) const {
   if (max_length == 1) {
-    throw Error("max_length 1 cannot hold <s> and </s>", Where{.key = "model.text.max_length"},
+    throw Error("max_length 1 cannot hold <s> and </s>", Where{.key = keys::model::text::max_length.name},
                 "use 0 (no cut) or at least 2");
   }
   auto body = ids(text);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 #include "model/io/state.hpp"
 
 namespace cir::model {
@@ -152,7 +153,7 @@ torch::Tensor RobertaEncoderImpl::last_hidden_state(const torch::Tensor& ids, co
   if (ids.size(1) > config_.max_positions - config_.pad_id - 1) {
     throw Error("RoBERTa: " + std::to_string(ids.size(1)) + " tokens exceed the " +
                     std::to_string(config_.max_positions - config_.pad_id - 1) + " positions the model has",
-                Where{.key = "model.text.max_length"});
+                Where{.key = keys::model::text::max_length.name});
   }
   auto x = embeddings_->forward(ids);
   const auto additive = (1.0 - mask.to(x.dtype()).view({mask.size(0), 1, 1, mask.size(1)})) *

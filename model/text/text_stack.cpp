@@ -13,8 +13,8 @@ namespace cir::model {
 namespace {
 
 TextStack roberta_stack(const cir::Params& params) {
-  const std::string folder = params.string("model.text.weights");
-  const Where where{.key = "model.text.weights", .trial = params.trial()};
+  const std::string folder = params.get(keys::model::text::weights);
+  const Where where = params.where(keys::model::text::weights);
   if (folder.empty()) {
     throw Error("RoBERTa needs pretrained weights, and none are given", where,
                 "set model.text.weights to a folder with model.safetensors, vocab.json and merges.txt "
@@ -47,12 +47,12 @@ TextStack roberta_stack(const cir::Params& params) {
                     " but the model's pad_token_id is " + std::to_string(config.pad_id),
                 Where{.file = (dir / "vocab.json").string(), .key = where.key, .trial = where.trial});
   }
-  const auto max_length = params.integer("model.text.max_length");
+  const auto max_length = params.get(keys::model::text::max_length);
   const auto positions = config.max_positions - config.pad_id - 1;
   if (max_length < 2 || max_length > positions) {
     throw Error("must be between 2 and " + std::to_string(positions) + " (RoBERTa's positions), got " +
                     std::to_string(max_length),
-                Where{.key = "model.text.max_length", .trial = params.trial()});
+                params.where(keys::model::text::max_length));
   }
   auto encoder = std::make_shared<RobertaEncoderImpl>(config);
   try {
@@ -65,11 +65,11 @@ TextStack roberta_stack(const cir::Params& params) {
 
 TextStack lstm_stack(const cir::Params& params, const std::vector<std::string>& training_captions) {
   auto vocabulary =
-      std::make_shared<WordVocabulary>(training_captions, params.integer("model.lstm.min_count"));
+      std::make_shared<WordVocabulary>(training_captions, params.get(keys::model::lstm::min_count));
   LstmOptions options;
   options.vocab_size = static_cast<std::int64_t>(vocabulary->vocab_size());
-  options.embed = params.integer("model.lstm.embed");
-  options.hidden = params.integer("model.lstm.hidden");
+  options.embed = params.get(keys::model::lstm::embed);
+  options.hidden = params.get(keys::model::lstm::hidden);
   options.pad_id = vocabulary->pad_id();
   return {vocabulary, LstmEncoder(options).ptr(), false};
 }
@@ -77,11 +77,9 @@ TextStack lstm_stack(const cir::Params& params, const std::vector<std::string>& 
 }  // namespace
 
 TextStack make_text_stack(const cir::Params& params, const std::vector<std::string>& training_captions) {
-  const std::string encoder = params.string("model.text.encoder");
-  if (encoder == "roberta") return roberta_stack(params);
-  if (encoder == "lstm") return lstm_stack(params, training_captions);
-  throw Error("unknown text encoder '" + encoder + "'",
-              Where{.key = "model.text.encoder", .trial = params.trial()}, "use \"roberta\" or \"lstm\"");
+  // The contract's choices are "roberta" and "lstm".
+  if (params.get(keys::model::text::encoder) == "roberta") return roberta_stack(params);
+  return lstm_stack(params, training_captions);
 }
 
 }  // namespace cir::model

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 
 namespace cir::model {
 
@@ -39,7 +40,8 @@ std::vector<std::string> WordVocabulary::split(std::string_view text) {
 
 WordVocabulary::WordVocabulary(const std::vector<std::string>& captions, std::int64_t min_count) {
   if (min_count < 1) {
-    throw Error("must be at least 1, got " + std::to_string(min_count), Where{.key = "model.lstm.min_count"});
+    throw Error("must be at least 1, got " + std::to_string(min_count),
+                Where{.key = keys::model::lstm::min_count.name});
   }
   std::map<std::string, std::int64_t> counts;
   for (const auto& caption : captions) {
