@@ -7,8 +7,10 @@
 
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 #include "common/log.hpp"
 #include "datasets/export.hpp"
 #include "datasets/readers.hpp"
@@ -19,29 +21,36 @@ namespace {
 
 using namespace cir::datasets;
 
+// An option's help: the sweep key it stands for and the key's meaning.
+std::string help(const cir::keys::Key& key, std::string_view more = {}) {
+  return fmt::format("{}: {}{}", key.name, key.doc, more);
+}
+
 void add_synthetic_options(CLI::App& app, SyntheticOptions& o) {
+  namespace synthetic = cir::keys::data::synthetic;
   o.image_size = 224;
-  app.add_option("--seed", o.seed, "data.synthetic.seed: generator seed")->capture_default_str();
-  app.add_option("--attribute-sets", o.attribute_sets, "data.synthetic.attribute_sets (2–192)")
+  app.add_option("--seed", o.seed, help(synthetic::seed))->capture_default_str();
+  app.add_option("--attribute-sets", o.attribute_sets, help(synthetic::attribute_sets, " (2–192)"))
       ->capture_default_str();
-  app.add_option("--twins", o.twins, "data.synthetic.twins: look-alikes per attribute set")
+  app.add_option("--twins", o.twins, help(synthetic::twins))->capture_default_str();
+  app.add_option("--train-queries", o.train_queries, help(synthetic::train_queries))->capture_default_str();
+  app.add_option("--test-queries", o.test_queries, help(synthetic::test_queries))->capture_default_str();
+  app.add_option("--coarse-fraction", o.coarse_fraction, help(synthetic::coarse_fraction, " (0–1)"))
       ->capture_default_str();
-  app.add_option("--train-queries", o.train_queries, "data.synthetic.train_queries")->capture_default_str();
-  app.add_option("--test-queries", o.test_queries, "data.synthetic.test_queries")->capture_default_str();
-  app.add_option("--coarse-fraction", o.coarse_fraction, "data.synthetic.coarse_fraction (0–1)")
-      ->capture_default_str();
-  app.add_option("--image-size", o.image_size, "data.image_size: side of the rendered images (px)")
-      ->capture_default_str();
+  app.add_option("--image-size", o.image_size, help(cir::keys::data::image_size))->capture_default_str();
 }
 
 // The synthetic options checked as a trial's keys would be.
 SyntheticOptions checked(const SyntheticOptions& o) {
-  const std::string keys = fmt::format(
-      R"({{"data.synthetic.seed":{},"data.synthetic.attribute_sets":{},"data.synthetic.twins":{},)"
-      R"("data.synthetic.train_queries":{},"data.synthetic.test_queries":{},"data.synthetic.coarse_fraction":{},)"
-      R"("data.image_size":{}}})",
-      o.seed, o.attribute_sets, o.twins, o.train_queries, o.test_queries, o.coarse_fraction, o.image_size);
-  return SyntheticOptions::from(cir::Params(keys));
+  namespace synthetic = cir::keys::data::synthetic;
+  const nlohmann::json values = {{synthetic::seed.name, o.seed},
+                                 {synthetic::attribute_sets.name, o.attribute_sets},
+                                 {synthetic::twins.name, o.twins},
+                                 {synthetic::train_queries.name, o.train_queries},
+                                 {synthetic::test_queries.name, o.test_queries},
+                                 {synthetic::coarse_fraction.name, o.coarse_fraction},
+                                 {cir::keys::data::image_size.name, o.image_size}};
+  return SyntheticOptions::from(cir::Params(values.dump()));
 }
 
 void add_reader_options(CLI::App& app, ReaderOptions& o, std::string& dataset) {

@@ -5,18 +5,11 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 #include "common/rng.hpp"
 
 namespace cir::datasets {
 namespace {
-
-int positive(const cir::Params& params, const char* key, std::int64_t minimum) {
-  const std::int64_t v = params.integer(key);
-  if (v < minimum)
-    throw Error(fmt::format("{} is below the minimum {}", v, minimum),
-                Where{.key = key, .trial = params.trial()});
-  return static_cast<int>(v);
-}
 
 std::uint64_t seed_key(const cir::Params& params) {
   if (!params.has("seed"))
@@ -68,21 +61,21 @@ TrainLoader::TrainLoader(std::shared_ptr<const Dataset> dataset,
       rank_(rank),
       world_(world),
       seed_(seed),
-      batch_(positive(params, "train.batch", 1)),
+      batch_(params.get(keys::train::batch)),
       steps_(0),
-      max_length_(static_cast<std::size_t>(positive(params, "model.text.max_length", 0))),
-      prefetcher_(positive(params, "data.workers", 0), positive(params, "data.prefetch", 1)) {
+      max_length_(static_cast<std::size_t>(params.get(keys::model::text::max_length))),
+      prefetcher_(static_cast<int>(params.get(keys::data::workers)),
+                  static_cast<int>(params.get(keys::data::prefetch))) {
   if (world_ < 1 || rank_ < 0 || rank_ >= world_)
     throw Error(fmt::format("rank {} of {} is not a rank of the group", rank_, world_));
   if (batch_ % world_ != 0)
     throw Error(fmt::format("the global batch {} does not split evenly over {} ranks", batch_, world_),
-                Where{.key = "train.batch", .trial = params.trial()},
-                "choose train.batch divisible by sweep.ranks_per_trial");
+                params.where(keys::train::batch), "choose train.batch divisible by sweep.ranks_per_trial");
   const auto n = static_cast<std::int64_t>(dataset_->training().size());
   steps_ = n / batch_;
   if (steps_ == 0)
     throw Error(fmt::format("{} training triplets make no full batch of {}", n, batch_),
-                Where{.key = "train.batch", .trial = params.trial()}, "lower train.batch or use more data");
+                params.where(keys::train::batch), "lower train.batch or use more data");
 }
 
 std::vector<std::int64_t> TrainLoader::order(int epoch) const {
@@ -134,9 +127,10 @@ EvalLoader::EvalLoader(std::shared_ptr<const Dataset> dataset,
     : dataset_(std::move(dataset)),
       tokenizer_(std::move(tokenizer)),
       split_(split),
-      batch_(positive(params, "eval.batch", 1)),
-      max_length_(static_cast<std::size_t>(positive(params, "model.text.max_length", 0))),
-      prefetcher_(positive(params, "data.workers", 0), positive(params, "data.prefetch", 1)) {
+      batch_(params.get(keys::eval::batch)),
+      max_length_(static_cast<std::size_t>(params.get(keys::model::text::max_length))),
+      prefetcher_(static_cast<int>(params.get(keys::data::workers)),
+                  static_cast<int>(params.get(keys::data::prefetch))) {
   if (split_ >= dataset_->splits().size())
     throw Error(fmt::format("dataset {} has no evaluation split {}", dataset_->name(), split_));
   if (world < 1 || rank < 0 || rank >= world)

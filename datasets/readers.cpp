@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 #include "common/log.hpp"
 
 namespace cir::datasets {
@@ -89,29 +90,16 @@ bool valid_utf8(std::string_view s) {
 ReaderOptions ReaderOptions::from(const cir::Params& params) {
   ReaderOptions o;
   o.trial = params.trial();
-  o.root = params.string("data.root");
+  o.root = params.get(keys::data::root);
   if (o.root.empty())
-    throw Error("no dataset folder given", Where{.key = "data.root", .trial = o.trial},
+    throw Error("no dataset folder given", params.where(keys::data::root),
                 "set data.root to the folder you downloaded, or use data.dataset = \"synthetic\"");
-  o.layout = params.string("data.layout");
-  if (o.layout != "official" && o.layout != "derived")
-    throw Error(fmt::format("unknown layout '{}'", o.layout), Where{.key = "data.layout", .trial = o.trial},
-                "use \"official\" or \"derived\"");
-  o.image_size = static_cast<int>(params.integer("data.image_size"));
-  o.missing_images = params.string("data.missing_images", "error");
-  if (o.missing_images != "error" && o.missing_images != "skip")
-    throw Error(fmt::format("unknown value '{}'", o.missing_images),
-                Where{.key = "data.missing_images", .trial = o.trial},
-                "use \"error\" (stop with the list) or \"skip\" (drop what needs a missing image)");
-  o.fashioniq_protocol = params.string("data.fashioniq.protocol", "val");
-  if (o.fashioniq_protocol != "val" && o.fashioniq_protocol != "split")
-    throw Error(fmt::format("unknown protocol '{}'", o.fashioniq_protocol),
-                Where{.key = "data.fashioniq.protocol", .trial = o.trial}, "use \"val\" or \"split\"");
-  o.queries_per_triplet = static_cast<int>(params.integer("data.fashioniq.queries_per_triplet", 2));
-  if (o.queries_per_triplet != 1 && o.queries_per_triplet != 2)
-    throw Error(fmt::format("{} is neither 1 nor 2", o.queries_per_triplet),
-                Where{.key = "data.fashioniq.queries_per_triplet", .trial = o.trial});
-  o.pairs_seed = static_cast<std::uint64_t>(params.integer("data.fashion200k.pairs_seed", 0));
+  o.layout = params.get(keys::data::layout);
+  o.image_size = static_cast<int>(params.get(keys::data::image_size));
+  o.missing_images = params.get(keys::data::missing_images);
+  o.fashioniq_protocol = params.get(keys::data::fashioniq::protocol);
+  o.queries_per_triplet = static_cast<int>(params.get(keys::data::fashioniq::queries_per_triplet));
+  o.pairs_seed = static_cast<std::uint64_t>(params.get(keys::data::fashion200k::pairs_seed));
   return o;
 }
 
@@ -119,7 +107,7 @@ Scan scan_dataset(const std::string& name, const ReaderOptions& options) {
   if (name == "fashioniq") return scan_fashioniq(options);
   if (name == "shoes") return scan_shoes(options);
   if (name == "fashion200k") return scan_fashion200k(options);
-  throw Error(fmt::format("no reader for dataset '{}'", name), Where{.key = "data.dataset"},
+  throw Error(fmt::format("no reader for dataset '{}'", name), Where{.key = keys::data::dataset.name},
               "use fashioniq, shoes or fashion200k");
 }
 

@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 #include "common/rng.hpp"
 
 namespace cir::datasets {
@@ -170,15 +171,17 @@ struct Generator {
       return d;
     }
     throw Error("the synthetic attribute sets are too sparse to draw a query; use more",
-                Where{.key = "data.synthetic.attribute_sets"});
+                Where{.key = keys::data::synthetic::attribute_sets.name});
   }
 };
 
-void check_range(const cir::Params& params, const char* key, std::int64_t value, std::int64_t lo,
-                 std::int64_t hi) {
+// The generator's own limits, narrower than the contract's ranges.
+std::int64_t read_within(const cir::Params& params, const keys::IntegerKey& key, std::int64_t lo,
+                         std::int64_t hi) {
+  const std::int64_t value = params.get(key);
   if (value < lo || value > hi)
-    throw Error(fmt::format("{} is out of range [{}, {}]", value, lo, hi),
-                Where{.key = key, .trial = params.trial()});
+    throw Error(fmt::format("{} is out of range [{}, {}]", value, lo, hi), params.where(key));
+  return value;
 }
 
 }  // namespace
@@ -189,26 +192,14 @@ std::string Attributes::describe() const {
 
 SyntheticOptions SyntheticOptions::from(const cir::Params& params) {
   SyntheticOptions o;
-  o.seed = static_cast<std::uint64_t>(params.integer("data.synthetic.seed"));
-  const auto sets = params.integer("data.synthetic.attribute_sets");
-  const auto twins = params.integer("data.synthetic.twins");
-  const auto train = params.integer("data.synthetic.train_queries");
-  const auto test = params.integer("data.synthetic.test_queries");
-  const auto side = params.integer("data.image_size");
-  check_range(params, "data.synthetic.attribute_sets", sets, 2, kCombinations);
-  check_range(params, "data.synthetic.twins", twins, 1, 100000);
-  check_range(params, "data.synthetic.train_queries", train, 1, 100000000);
-  check_range(params, "data.synthetic.test_queries", test, 1, 100000000);
-  check_range(params, "data.image_size", side, 8, 4096);
-  o.attribute_sets = static_cast<int>(sets);
-  o.twins = static_cast<int>(twins);
-  o.train_queries = static_cast<int>(train);
-  o.test_queries = static_cast<int>(test);
-  o.image_size = static_cast<int>(side);
-  o.coarse_fraction = params.number("data.synthetic.coarse_fraction");
-  if (!(o.coarse_fraction >= 0.0 && o.coarse_fraction <= 1.0))
-    throw Error(fmt::format("{} is not a fraction in [0, 1]", o.coarse_fraction),
-                Where{.key = "data.synthetic.coarse_fraction", .trial = params.trial()});
+  namespace synthetic = keys::data::synthetic;
+  o.seed = static_cast<std::uint64_t>(params.get(synthetic::seed));
+  o.attribute_sets = static_cast<int>(read_within(params, synthetic::attribute_sets, 2, kCombinations));
+  o.twins = static_cast<int>(read_within(params, synthetic::twins, 1, 100000));
+  o.train_queries = static_cast<int>(read_within(params, synthetic::train_queries, 1, 100000000));
+  o.test_queries = static_cast<int>(read_within(params, synthetic::test_queries, 1, 100000000));
+  o.image_size = static_cast<int>(read_within(params, keys::data::image_size, 8, 4096));
+  o.coarse_fraction = params.get(synthetic::coarse_fraction);
   return o;
 }
 
