@@ -3,30 +3,16 @@
 #include <algorithm>
 #include <cmath>
 
-#include "common/error.hpp"
-
 namespace cir::workers {
 
 Schedule schedule_from(const cir::Params& params) {
   Schedule schedule;
-  const std::string kind = params.string("train.schedule");
-  if (kind == "paper") {
-    schedule.kind = Schedule::Kind::paper;
-  } else if (kind == "reference") {
-    schedule.kind = Schedule::Kind::reference;
-  } else {
-    throw Error("unknown schedule '" + kind + "'", Where{.key = "train.schedule", .trial = params.trial()},
-                "use \"paper\" or \"reference\"");
-  }
-  schedule.steps = params.integers("train.lr_steps");
-  for (const std::int64_t step : schedule.steps) {
-    if (step < 0) {
-      throw Error("lr step " + std::to_string(step) + " is negative",
-                  Where{.key = "train.lr_steps", .trial = params.trial()}, "lr steps are 0-based epochs");
-    }
-  }
-  schedule.warmup_epochs = params.integer("train.warmup_epochs");
-  schedule.warmup_factor = params.number("train.warmup_factor");
+  // The contract's choices are "paper" and "reference".
+  schedule.kind =
+      params.get(keys::train::schedule) == "paper" ? Schedule::Kind::paper : Schedule::Kind::reference;
+  schedule.steps = params.get(keys::train::lr_steps);
+  schedule.warmup_epochs = params.get(keys::train::warmup_epochs);
+  schedule.warmup_factor = params.get(keys::train::warmup_factor);
   return schedule;
 }
 

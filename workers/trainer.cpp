@@ -39,7 +39,7 @@ double seconds_since(Clock::time_point start) {
 
 // The ranks on this node share its cores.
 int intra_op_threads(const Params& params, int local_size) {
-  const std::int64_t requested = params.integer("train.threads");
+  const std::int64_t requested = params.get(keys::train::threads);
   if (requested > 0) return static_cast<int>(requested);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return std::max(1, cores / local_size);
@@ -58,19 +58,15 @@ void set_threads(int threads) {
 
 // The GPU of a rank is its local rank's, round robin.
 torch::Device device_from(const Params& params, int local_rank) {
-  const std::string name = params.string("train.device");
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) {
-      throw Error("train.device is \"cuda\" but this build of LibTorch sees no GPU",
-                  Where{.key = "train.device", .trial = params.trial()},
-                  "use train.device = \"cpu\", or build cir against a CUDA LibTorch");
-    }
-    const int gpus = static_cast<int>(torch::cuda::device_count());
-    return {torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % gpus)};
+  // The contract's choices are "cpu" and "cuda".
+  if (params.get(keys::train::device) == "cpu") return torch::kCPU;
+  if (!torch::cuda::is_available()) {
+    throw Error("train.device is \"cuda\" but this build of LibTorch sees no GPU",
+                params.where(keys::train::device),
+                "use train.device = \"cpu\", or build cir against a CUDA LibTorch");
   }
-  throw Error("unknown device '" + name + "'", Where{.key = "train.device", .trial = params.trial()},
-              "use \"cpu\" or \"cuda\"");
+  const int gpus = static_cast<int>(torch::cuda::device_count());
+  return {torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % gpus)};
 }
 
 // One run of one trial on this rank.
@@ -82,10 +78,10 @@ class TrialRun {
         params_(trial_.params_json, trial_.id),
         comm_(Comm::from_fortran(context.group_comm_f)),
         device_(device_from(params_, context.local_rank)),
-        epochs_(static_cast<std::int32_t>(params_.integer("train.epochs"))),
-        eval_every_(params_.integer("eval.every")),
-        base_lr_(params_.number("train.lr")),
-        clip_grad_(params_.number("train.clip_grad")),
+        epochs_(static_cast<std::int32_t>(params_.get(keys::train::epochs))),
+        eval_every_(params_.get(keys::eval::every)),
+        base_lr_(params_.get(keys::train::lr)),
+        clip_grad_(params_.get(keys::train::clip_grad)),
         schedule_(schedule_from(params_)),
         loss_options_(model::loss_options(params_)) {
     set_threads(intra_op_threads(params_, context.local_size));
@@ -97,17 +93,18 @@ class TrialRun {
     net_->to(device_);
     std::vector<torch::optim::OptimizerParamGroup> groups;
     for (const auto& group :
-         net_->parameter_groups(params_.number("train.text_lr_factor"), text_.pretrained)) {
+         net_->parameter_groups(params_.get(keys::train::text_lr_factor), text_.pretrained)) {
       auto options = std::make_unique<torch::optim::SGDOptions>(base_lr_ * group.lr_factor);
-      options->momentum(params_.number("train.momentum")).weight_decay(params_.number("train.weight_decay"));
+      options->momentum(params_.get(keys::train::momentum))
+          .weight_decay(params_.get(keys::train::weight_decay));
       groups.emplace_back(group.params, std::move(options));
       lr_factors_.push_back(group.lr_factor);
     }
     optimizer_.emplace(std::move(groups), torch::optim::SGDOptions(base_lr_)
-                                              .momentum(params_.number("train.momentum"))
-                                              .weight_decay(params_.number("train.weight_decay")));
+                                              .momentum(params_.get(keys::train::momentum))
+                                              .weight_decay(params_.get(keys::train::weight_decay)));
     loader_.emplace(dataset_, text_.tokenizer, params_, comm_.rank(), comm_.size(), seed());
-    checkpoints_.emplace(context.checkpoint_dir, static_cast<int>(params_.integer("train.checkpoint_keep")));
+    checkpoints_.emplace(context.checkpoint_dir, static_cast<int>(params_.get(keys::train::checkpoint_keep)));
   }
 
   TrialResult run() {

@@ -34,7 +34,7 @@ std::vector<RecallValue> evaluate(model::ComposedModelImpl& net,
                                   const cir::Params& params, const Comm& comm, torch::Device device) {
   const torch::NoGradGuard no_grad;
   net.eval();
-  const std::vector<std::int64_t> ks = params.integers("eval.ks");
+  const std::vector<std::int64_t> ks = params.get(keys::eval::ks);
   std::vector<RecallValue> recalls;
   for (std::size_t s = 0; s < dataset->splits().size(); ++s) {
     const datasets::EvalSplit& split = dataset->splits()[s];
