@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 
 namespace cir::analysis {
 
@@ -71,10 +72,10 @@ struct Series {
 };
 
 std::string short_key(const std::string& key) {
-  if (key == "loss.gamma0") return "γ0";
-  if (key == "model.text.dropout") return "dropout";
-  if (key == "loss.w1") return "w1";
-  if (key == "loss.w2") return "w2";
+  if (key == keys::loss::gamma0.name) return "γ0";
+  if (key == keys::model::text::dropout.name) return "dropout";
+  if (key == keys::loss::w1.name) return "w1";
+  if (key == keys::loss::w2.name) return "w2";
   return key;
 }
 

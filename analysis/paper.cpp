@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/keys.hpp"
 
 namespace cir::analysis {
 
@@ -81,10 +82,10 @@ class Parser {
     PaperTable t{.name = name, .title = title, .columns = strings(name + ".columns")};
     table(name);
     t.rows.push_back({.label = "baseline",
-                      .point = {{"loss.gamma0", INFINITY}},
+                      .point = {{keys::loss::gamma0.name, INFINITY}},
                       .values = row(node(name + ".baseline"), name + ".baseline", t.columns.size())});
     t.rows.push_back({.label = "ours",
-                      .point = {{"loss.gamma0", 1.0}},
+                      .point = {{keys::loss::gamma0.name, 1.0}},
                       .values = row(node(name + ".ours"), name + ".ours", t.columns.size())});
     if (node(name + ".others") != nullptr) {
       // TOML++ iterates keys sorted; the paper's order is the file's.
@@ -118,9 +119,10 @@ class Parser {
       const auto dropout = (*r)["text_dropout"].value<double>();
       if (!label || !gamma0 || !dropout)
         fail(&item, "table3.rows", "a row needs label, gamma0 and text_dropout");
-      t.rows.push_back({.label = *label,
-                        .point = {{"loss.gamma0", *gamma0}, {"model.text.dropout", *dropout}},
-                        .values = row((*r).get("values"), "table3.rows.values", t.columns.size())});
+      t.rows.push_back(
+          {.label = *label,
+           .point = {{keys::loss::gamma0.name, *gamma0}, {keys::model::text::dropout.name, *dropout}},
+           .values = row((*r).get("values"), "table3.rows.values", t.columns.size())});
     }
     return t;
   }
@@ -138,7 +140,8 @@ class Parser {
       const bool w1 = std::string(half) == "w1_varies";
       for (std::size_t i = 0; i < scales.size(); ++i) {
         t.rows.push_back({.label = fmt::format("{} = {}", w1 ? "w1" : "w2", scales[i]),
-                          .point = {{"loss.w1", w1 ? scales[i] : 1.0}, {"loss.w2", w1 ? 1.0 : scales[i]}},
+                          .point = {{keys::loss::w1.name, w1 ? scales[i] : 1.0},
+                                    {keys::loss::w2.name, w1 ? 1.0 : scales[i]}},
                           .values = row(n->as_array()->get(i), key, t.columns.size())});
       }
     }
@@ -156,7 +159,7 @@ class Parser {
     }
     for (std::size_t i = 0; i < gamma0.size(); ++i) {
       t.rows.push_back({.label = fmt::format("γ0 = {}", gamma0[i]),
-                        .point = {{"loss.gamma0", gamma0[i]}},
+                        .point = {{keys::loss::gamma0.name, gamma0[i]}},
                         .values = row(n->as_array()->get(i), "table5.values", t.columns.size())});
     }
     return t;

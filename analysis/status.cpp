@@ -7,6 +7,8 @@
 #include <ctime>
 #include <map>
 
+#include "common/keys.hpp"
+
 namespace cir::analysis {
 
 namespace {
@@ -29,7 +31,7 @@ std::string utc(double unix_seconds) {
 }
 
 std::int64_t planned_epochs(const TrialData& t) {
-  const double e = TrialParams(t.row.spec).number("train.epochs", 0.0);
+  const double e = TrialParams(t.row.spec).number(keys::train::epochs.name, 0.0);
   return e > 0 ? static_cast<std::int64_t>(e) : t.row.epochs_done;
 }
 

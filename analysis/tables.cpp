@@ -6,6 +6,7 @@
 
 #include "analysis/table.hpp"
 #include "common/error.hpp"
+#include "common/keys.hpp"
 
 namespace cir::analysis {
 
@@ -20,20 +21,17 @@ std::vector<std::string> table_names() {
 
 namespace {
 
-constexpr const char* kGamma0 = "loss.gamma0";
-constexpr const char* kDropout = "model.text.dropout";
-constexpr const char* kW1 = "loss.w1";
-constexpr const char* kW2 = "loss.w2";
+constexpr const char* kGamma0 = keys::loss::gamma0.name;
+constexpr const char* kDropout = keys::model::text::dropout.name;
+constexpr const char* kW1 = keys::loss::w1.name;
+constexpr const char* kW2 = keys::loss::w2.name;
 // A printed average may be off by the rounding of its parts (±0.005).
 constexpr double kPrintTolerance = 0.006;
 
 using Point = std::map<std::string, double>;
 
-// The schema's default of a key a paper table matches on (sweeps/README.md).
-double default_of(const std::string& key) {
-  if (key == kDropout) return 0.0;
-  return 1.0;  // loss.gamma0, loss.w1, loss.w2
-}
+// The contract's default of a key a paper table matches on (a number key).
+double default_of(const std::string& key) { return keys::find(key)->number_default; }
 
 bool same_value(double a, double b) {
   if (std::isinf(a) || std::isinf(b)) return a == b;
@@ -104,7 +102,7 @@ class Context {
       it->trials.push_back(trials_.size());
       trials_.push_back(std::move(m));
     }
-    dataset_ = trials_.front().params.string("data.dataset", "");
+    dataset_ = trials_.front().params.string(keys::data::dataset.name, "");
   }
 
   const std::vector<std::string>& swept() const { return swept_; }
@@ -359,9 +357,10 @@ class Context {
   static std::string trial_state(const Measured& m) {
     const store::TrialRow& row = m.trial->row;
     const std::string who = fmt::format("seed {} ({})", row.spec.seed, row.spec.id);
-    const std::int64_t epochs = m.params.number("train.epochs", 0.0) > 0
-                                    ? static_cast<std::int64_t>(m.params.number("train.epochs", 0.0))
-                                    : 0;
+    const std::int64_t epochs =
+        m.params.number(keys::train::epochs.name, 0.0) > 0
+            ? static_cast<std::int64_t>(m.params.number(keys::train::epochs.name, 0.0))
+            : 0;
     const std::string of = epochs > 0 ? fmt::format(" of {}", epochs) : "";
     switch (row.status) {
       case TrialStatus::pending:
@@ -528,7 +527,7 @@ std::string choose_table(const SweepData& sweep) {
   };
   if (sweep.trials.empty()) return "generic";
   const TrialParams first(sweep.trials.front().row.spec);
-  const std::string dataset = first.string("data.dataset", "");
+  const std::string dataset = first.string(cir::keys::data::dataset.name, "");
   if (subset_of({kGamma0})) {
     bool baseline_and_ours = true;
     for (const TrialData& t : sweep.trials) {

@@ -13,6 +13,7 @@
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
+#include "common/keys.hpp"
 #include "common/rng.hpp"
 #include "store/store.hpp"
 
@@ -48,10 +49,12 @@ int main(int argc, char** argv) {
         cir::TrialSpec t;
         t.index = static_cast<std::int64_t>(trials.size());
         t.seed = s;
-        t.params_json = fmt::format(R"({{"data.dataset":"synthetic","loss.gamma0":{},"train.epochs":{}}})",
-                                    std::isinf(g) ? "\"inf\"" : fmt::format("{}", g), epochs);
+        t.params_json =
+            fmt::format(R"({{"{}":"synthetic","{}":{},"{}":{}}})", cir::keys::data::dataset.name,
+                        cir::keys::loss::gamma0.name, std::isinf(g) ? "\"inf\"" : fmt::format("{}", g),
+                        cir::keys::train::epochs.name, epochs);
         t.id = cir::short_digest(t.params_json + "#seed=" + std::to_string(s));
-        t.swept_keys = {"loss.gamma0"};
+        t.swept_keys = {cir::keys::loss::gamma0.name};
         trials.push_back(t);
         gammas.push_back(g);
       }

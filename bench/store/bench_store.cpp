@@ -14,6 +14,7 @@
 #include "bench/bench.hpp"
 #include "common/digest.hpp"
 #include "common/file_io.hpp"
+#include "common/keys.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -39,11 +40,11 @@ TrialSpec make_trial(int i) {
   spec.seed = i % 3;
   std::string params = "{";
   for (int k = 0; k < 48; ++k) params += fmt::format("\"section{}.key{}\":{},", k % 6, k, k * 0.25);
-  params += fmt::format("\"loss.gamma0\":{},\"train.lr\":{},\"z.point\":{}}}", 0.1 * (i % 8 + 1),
-                        4e-4 * (i % 5 + 1), i);
+  params += fmt::format("\"{}\":{},\"{}\":{},\"z.point\":{}}}", cir::keys::loss::gamma0.name,
+                        0.1 * (i % 8 + 1), cir::keys::train::lr.name, 4e-4 * (i % 5 + 1), i);
   spec.params_json = params;
   spec.id = short_digest(params + "#seed=" + std::to_string(spec.seed));
-  spec.swept_keys = {"loss.gamma0", "train.lr"};
+  spec.swept_keys = {cir::keys::loss::gamma0.name, cir::keys::train::lr.name};
   return spec;
 }
 

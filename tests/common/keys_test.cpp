@@ -1,16 +1,20 @@
 // The trial contract (common/keys.hpp): its keys are well formed, its
-// defaults pass its own checks.
+// defaults pass its own checks, and no source file outside it spells a key.
 #include "common/keys.hpp"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "common/error.hpp"
 
 namespace {
 
+namespace fs = std::filesystem;
 using cir::keys::Key;
 
 TEST(Keys, NamesAreUniqueAndSweepKeysComeFirst) {
@@ -53,6 +57,38 @@ TEST(Keys, CheckNamesWhatTheKeyAccepts) {
   EXPECT_THROW(check(cir::keys::train::lr, "inf"), cir::Error);
   EXPECT_THROW(check(cir::keys::data::dataset, "imagenet"), cir::Error);
   EXPECT_THROW(check(cir::keys::eval::ks, nlohmann::json::array({1, 0})), cir::Error);
+}
+
+// Done when: no source file spells a key but the contract (and the tests).
+// Comments may name keys; code reads them through the constants.
+TEST(Keys, NoSourceFileSpellsAKeyOutsideTheContract) {
+  const fs::path root = CIR_SOURCE_DIR;
+  std::vector<std::string> quoted;
+  for (const Key* key : cir::keys::all()) quoted.push_back('"' + std::string(key->name) + '"');
+  std::size_t files = 0;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    const fs::path& path = it->path();
+    const std::string name = path.filename().string();
+    if (it->is_directory()) {
+      const bool skip = name.starts_with('.') || name.starts_with("build") || path == root / "tests";
+      if (skip) it.disable_recursion_pending();
+      continue;
+    }
+    const std::string ext = path.extension().string();
+    if (ext != ".cpp" && ext != ".hpp") continue;
+    if (path == root / "common/keys.hpp" || path == root / "common/keys.cpp") continue;
+    ++files;
+    std::ifstream in(path);
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+      const std::string code = line.substr(0, line.find("//"));
+      for (const std::string& key : quoted)
+        EXPECT_EQ(code.find(key), std::string::npos)
+            << fs::relative(path, root).string() << ":" << number << " spells " << key
+            << "; read it through cir::keys (common/keys.hpp)";
+    }
+  }
+  EXPECT_GT(files, 100u);  // the scan saw the tree
 }
 
 }  // namespace
