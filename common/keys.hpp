@@ -6,7 +6,7 @@
 //
 // Adding a key is one line in CIR_KEYS below plus its read where it is used:
 // the launcher's checks, the trial defaults and the reads' checks all come
-// from this list.
+// from this list (docs/adding-a-key.md).
 #pragma once
 
 #include <array>
