@@ -23,7 +23,10 @@ using namespace cir::analysis;
 
 constexpr const char* kDescription =
     "Prints a sweep's results as the paper's table (Tables 1-5, chosen from the swept parameters,\n"
-    "or a generic table), with the paper's printed numbers and the difference beside ours, and\n"
+    "or a generic table), with the paper's printed numbers and the difference beside ours, a verdict\n"
+    "per cell (the paper's value inside our 95% t-interval over seeds, below, above, or too few\n"
+    "seeds), a mark where a row differs from the baseline row beyond seed noise (Welch's t-test),\n"
+    "and how much the epoch selection gains over the last epoch (docs/verdicts.md); it\n"
     "draws its figures with gnuplot next to the store (or in --out): <store>-loss, <store>-recall\n"
     "and <store>-vs-<key> as SVG and PNG. --status shows a running sweep's progress instead.\n"
     "Exit codes: 0 reported, 1 gnuplot failed, 2 usage error or missing store,\n"

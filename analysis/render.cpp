@@ -75,6 +75,7 @@ std::string latex_escape(const std::string& text) {
 
 struct Style {
   std::string missing, plus_minus, dagger;
+  std::string reproduced, below, above, too_few, differs;  // the marks of stats.hpp's verdicts
   std::string (*bold)(const std::string&);
   std::string (*aside)(const std::string&);
   std::string (*diff)(double);
@@ -84,6 +85,11 @@ const Style kMarkdown{
     .missing = "—",
     .plus_minus = " ± ",
     .dagger = "†",
+    .reproduced = "✓",
+    .below = "↓",
+    .above = "↑",
+    .too_few = "?",
+    .differs = "‡",
     .bold = [](const std::string& s) { return "**" + s + "**"; },
     .aside = [](const std::string& s) { return " (" + s + ")"; },
     .diff = [](double d) { return signed2(d); },
@@ -93,6 +99,11 @@ const Style kLatex{
     .missing = "--",
     .plus_minus = " $\\pm$ ",
     .dagger = "$^\\dagger$",
+    .reproduced = "\\checkmark",
+    .below = "$\\downarrow$",
+    .above = "$\\uparrow$",
+    .too_few = "?",
+    .differs = "$^\\ddagger$",
     .bold = [](const std::string& s) { return "\\textbf{" + s + "}"; },
     .aside = [](const std::string& s) { return " {\\scriptsize (" + s + ")}"; },
     .diff =
@@ -102,20 +113,92 @@ const Style kLatex{
         },
 };
 
+std::string verdict_mark(Verdict verdict, const Style& style) {
+  switch (verdict) {
+    case Verdict::none:
+      return "";
+    case Verdict::too_few_seeds:
+      return style.too_few;
+    case Verdict::reproduced:
+      return style.reproduced;
+    case Verdict::below:
+      return style.below;
+    case Verdict::above:
+      return style.above;
+  }
+  return "";
+}
+
 std::string cell_text(const Cell& cell, bool other_method, bool with_paper, const Style& style) {
   if (other_method) return cell.paper ? fixed2(*cell.paper) : style.missing;
   std::string out;
   if (cell.ours) {
     out = cell.best ? style.bold(fixed2(cell.ours->mean)) : fixed2(cell.ours->mean);
     if (cell.ours->n > 1) out += style.plus_minus + fixed2(cell.ours->std);
+    if (cell.versus == VersusBaseline::higher || cell.versus == VersusBaseline::lower) out += style.differs;
   } else {
     out = style.missing;
   }
   if (with_paper && cell.paper) {
     std::string paper = fixed2(*cell.paper) + (cell.flagged ? style.dagger : "");
     if (const auto d = cell.difference()) paper += ", " + style.diff(*d);
+    if (const std::string mark = verdict_mark(cell.verdict, style); !mark.empty()) paper += " " + mark;
     out += style.aside(paper);
   }
+  return out;
+}
+
+// Selection optimism as rows of text (Table::rows' keys, then one field per
+// column), with its caption; nothing when every value is zero or missing.
+struct OptimismRows {
+  std::string caption;
+  std::vector<std::vector<std::string>> rows;
+};
+
+OptimismRows optimism_rows(const Table& table) {
+  bool any = false, other = false;
+  for (const Row& r : table.rows) {
+    for (const Cell& c : r.cells) {
+      any = any || (c.optimism_last && *c.optimism_last != 0.0) ||
+            (c.optimism_other && *c.optimism_other != 0.0);
+      other = other || c.optimism_other.has_value();
+    }
+  }
+  if (!any) return {};
+  OptimismRows out;
+  out.caption = fmt::format(
+      "Selection optimism: the reported epoch's value minus the last evaluated epoch's{}, mean over seeds.",
+      other ? fmt::format(" (after the slash: minus the value at the epoch the same rule picks on the {} "
+                          "split alone)",
+                          kSelectionSplit)
+            : "");
+  for (const Row& r : table.rows) {
+    if (r.other_method) continue;
+    std::vector<std::string> fields = r.keys;
+    bool filled = false;
+    for (const Cell& c : r.cells) {
+      std::string text = c.optimism_last ? signed2(*c.optimism_last) : "—";
+      if (other) text += " / " + (c.optimism_other ? signed2(*c.optimism_other) : std::string("—"));
+      filled = filled || c.optimism_last || c.optimism_other;
+      fields.push_back(text);
+    }
+    if (filled) out.rows.push_back(std::move(fields));
+  }
+  return out;
+}
+
+std::vector<std::string> header_of(const Table& table) {
+  std::vector<std::string> header = table.key_headers;
+  for (const Column& c : table.columns) header.push_back(c.group.empty() ? c.name : c.group + " " + c.name);
+  return header;
+}
+
+std::string markdown_rows(const std::vector<std::string>& header, std::size_t keys,
+                          const std::vector<std::vector<std::string>>& rows) {
+  std::string out = fmt::format("| {} |\n|", fmt::join(header, " | "));
+  for (std::size_t i = 0; i < header.size(); ++i) out += i < keys ? "---|" : "--:|";
+  out += "\n";
+  for (const auto& r : rows) out += fmt::format("| {} |\n", fmt::join(r, " | "));
   return out;
 }
 
@@ -131,16 +214,17 @@ bool has_groups(const Table& table) {
 std::string render_markdown(const Table& table) {
   std::string out = fmt::format("### {}\n\n", table.title);
   for (const std::string& note : table.notes) out += note + "\n\n";
-  std::vector<std::string> header = table.key_headers;
-  for (const Column& c : table.columns) header.push_back(c.group.empty() ? c.name : c.group + " " + c.name);
-  out += fmt::format("| {} |\n|", fmt::join(header, " | "));
-  for (std::size_t i = 0; i < header.size(); ++i) out += i < table.key_headers.size() ? "---|" : "--:|";
-  out += "\n";
+  std::vector<std::vector<std::string>> rows;
   for (const Row& row : table.rows) {
     std::vector<std::string> cells = row.keys;
     for (const Cell& c : row.cells)
       cells.push_back(cell_text(c, row.other_method, table.with_paper, kMarkdown));
-    out += fmt::format("| {} |\n", fmt::join(cells, " | "));
+    rows.push_back(std::move(cells));
+  }
+  out += markdown_rows(header_of(table), table.key_headers.size(), rows);
+  if (const OptimismRows optimism = optimism_rows(table); !optimism.rows.empty()) {
+    out += fmt::format("\n{}\n\n", optimism.caption);
+    out += markdown_rows(header_of(table), table.key_headers.size(), optimism.rows);
   }
   if (!table.footnotes.empty()) {
     out += "\n";
@@ -152,6 +236,7 @@ std::string render_markdown(const Table& table) {
 std::string render_latex(const Table& table) {
   std::string out;
   for (const std::string& note : table.notes) out += "% " + note + "\n";
+  out += "% \\checkmark needs \\usepackage{amssymb}, the rules \\usepackage{booktabs}.\n";
   const std::size_t keys = table.key_headers.size();
   out += "\\begin{table}[t]\n  \\centering\n";
   out += fmt::format("  \\caption{{{}}}\n", latex_escape(table.title));
@@ -184,6 +269,11 @@ std::string render_latex(const Table& table) {
     out += fmt::format("    {} \\\\\n", fmt::join(cells, " & "));
   }
   out += "    \\bottomrule\n  \\end{tabular}\n\\end{table}\n";
+  if (const OptimismRows optimism = optimism_rows(table); !optimism.rows.empty()) {
+    out += "% " + optimism.caption + "\n";
+    out += fmt::format("% {}\n", fmt::join(header_of(table), " | "));
+    for (const auto& r : optimism.rows) out += fmt::format("% {}\n", fmt::join(r, " | "));
+  }
   for (const std::string& f : table.footnotes) out += "% " + f + "\n";
   return out;
 }
@@ -206,7 +296,8 @@ std::string render_csv(const Table& table) {
   std::vector<std::string> header;
   for (const std::string& k : table.key_headers) header.push_back(csv_field(k));
   for (const char* h : {"group", "column", "ours_mean", "ours_std", "ours_n", "paper", "paper_reference",
-                        "difference", "best", "flagged"}) {
+                        "difference", "best", "flagged", "ci_low", "ci_high", "verdict", "vs_baseline",
+                        "vs_baseline_p", "optimism_last", "optimism_other"}) {
     header.emplace_back(h);
   }
   std::string out = fmt::format("{}\n", fmt::join(header, ","));
@@ -225,6 +316,14 @@ std::string render_csv(const Table& table) {
       fields.push_back(optional_number(c.difference()));
       fields.push_back(c.best ? "1" : "0");
       fields.push_back(c.flagged ? "1" : "0");
+      const auto interval = c.interval();
+      fields.push_back(interval ? number(interval->low) : "");
+      fields.push_back(interval ? number(interval->high) : "");
+      fields.push_back(csv_field(to_string(c.verdict)));
+      fields.push_back(csv_field(to_string(c.versus)));
+      fields.push_back(c.versus_test ? number(c.versus_test->p) : "");
+      fields.push_back(optional_number(c.optimism_last));
+      fields.push_back(optional_number(c.optimism_other));
       out += fmt::format("{}\n", fmt::join(fields, ","));
     }
   }

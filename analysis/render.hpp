@@ -13,13 +13,17 @@ enum class Format { markdown, latex, csv };
 // Parses "markdown" (or "md"), "latex" (or "tex"), "csv"; throws cir::Error otherwise.
 Format parse_format(const std::string& text);
 
-// The title, notes, table and footnotes as Markdown.
+// The title, notes, table, the selection optimism (a second table, when
+// not all zero) and footnotes as Markdown.
 std::string render_markdown(const Table& table);
-// A booktabs table environment; notes and footnotes as % comments.
+// A booktabs table environment; notes, selection optimism and footnotes as
+// % comments.
 std::string render_latex(const Table& table);
 // One header line, then one line per cell: the row's keys, group, column,
 // ours_mean, ours_std, ours_n, paper, paper_reference, difference, best,
-// flagged (empty fields where there is no value). Notes are not included.
+// flagged, ci_low, ci_high (the 95% t-interval), verdict, vs_baseline,
+// vs_baseline_p (stats.hpp), optimism_last, optimism_other (Cell; empty
+// fields where there is no value). Notes are not included.
 std::string render_csv(const Table& table);
 
 std::string render(const Table& table, Format format);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/paper.hpp"
+#include "analysis/stats.hpp"
 #include "analysis/sweep_data.hpp"
 
 namespace cir::analysis {
@@ -21,10 +22,25 @@ struct Cell {
   std::optional<double> paper_reference{};
   bool flagged = false;
   bool best = false;  // the highest of our values in its column
+  // Ours against paper_reference (stats.hpp), and against the same column of
+  // the table's baseline row with the test that decided it.
+  Verdict verdict = Verdict::none;
+  VersusBaseline versus = VersusBaseline::none;
+  std::optional<Welch> versus_test{};
+  // Selection optimism, mean over seeds: the reported epoch's value minus
+  // the last evaluated epoch's, and minus the value at the epoch the same
+  // rule picks on kSelectionSplit alone (where the trials have that split
+  // beside the ones reported).
+  std::optional<double> optimism_last{}, optimism_other{};
 
   // ours − paper_reference, when both exist.
   std::optional<double> difference() const;
+  // The 95% t-interval of ours (2 seeds or more).
+  std::optional<Interval> interval() const;
 };
+
+// The held-out split that selection optimism compares against.
+inline constexpr const char* kSelectionSplit = "val";
 
 struct Column {
   std::string group{};  // "Dress", "w1 (w2 = 1)", or "" for none
@@ -44,9 +60,10 @@ struct Table {
   std::vector<std::string> key_headers{};  // headers of Row::keys: "γ0", "method", swept keys
   std::vector<Column> columns{};
   std::vector<Row> rows{};
-  bool with_paper = false;               // the cells carry the paper's values
-  std::vector<std::string> notes{};      // what the table shows (sweep, selection, seeds, legend)
-  std::vector<std::string> footnotes{};  // flags, missing and partial grid points, points not shown
+  bool with_paper = false;                // the cells carry the paper's values
+  std::optional<std::size_t> baseline{};  // the row the others are tested against
+  std::vector<std::string> notes{};       // what the table shows (sweep, selection, seeds, legend)
+  std::vector<std::string> footnotes{};   // flags, missing and partial grid points, points not shown
 };
 
 struct TableOptions {

@@ -15,6 +15,11 @@ std::optional<double> Cell::difference() const {
   return ours->mean - *paper_reference;
 }
 
+std::optional<Interval> Cell::interval() const {
+  if (!ours) return std::nullopt;
+  return t_interval(*ours);
+}
+
 std::vector<std::string> table_names() {
   return {"table1", "table2_shoes", "table2_fashion200k", "table3", "table4", "table5", "generic"};
 }
@@ -70,8 +75,34 @@ struct Measured {
   const TrialData* trial;
   TrialParams params;
   std::optional<EpochRecord> chosen{};  // the reported epoch of a finished trial
-  std::size_t point = 0;                // index into Context::points
+  std::optional<EpochRecord> last{};    // its last evaluated epoch
+  // The epoch the same rule picks on kSelectionSplit alone, when the trial
+  // has that split beside others.
+  std::optional<EpochRecord> on_other{};
+  std::size_t point = 0;  // index into Context::points
 };
+
+// The epoch `selection` picks when it looks at one split's recalls only.
+std::optional<EpochRecord> select_on_split(const std::vector<EpochRecord>& epochs, Selection selection,
+                                           const std::string& split) {
+  std::vector<EpochRecord> only;
+  bool others = false;
+  for (const EpochRecord& e : epochs) {
+    EpochRecord copy = e;
+    std::erase_if(copy.recalls, [&](const RecallValue& r) {
+      others = others || r.split != split;
+      return r.split != split;
+    });
+    only.push_back(std::move(copy));
+  }
+  if (!others) return std::nullopt;
+  const auto picked = select_epoch(only, selection);
+  if (!picked) return std::nullopt;
+  for (const EpochRecord& e : epochs) {
+    if (e.epoch == picked->epoch) return e;
+  }
+  return std::nullopt;
+}
 
 struct GridPoint {
   std::vector<std::string> values{};  // JSON texts of the swept keys
@@ -89,7 +120,11 @@ class Context {
     }
     for (const TrialData& t : sweep.trials) {
       Measured m{.trial = &t, .params = TrialParams(t.row.spec), .chosen = std::nullopt};
-      if (t.row.status == TrialStatus::done) m.chosen = select_epoch(t.epochs, options.selection);
+      if (t.row.status == TrialStatus::done) {
+        m.chosen = select_epoch(t.epochs, options.selection);
+        m.last = select_epoch(t.epochs, Selection::last);
+        m.on_other = select_on_split(t.epochs, options.selection, kSelectionSplit);
+      }
       std::vector<std::string> values;
       for (const std::string& k : swept_) values.push_back(m.params.text(k));
       auto it = std::find_if(points_.begin(), points_.end(),
@@ -154,20 +189,19 @@ class Context {
   Cell cell(const Point& point, const Metric& metric, const PaperTable* table, const PaperRow* row,
             std::size_t column) {
     Cell c;
-    std::vector<double> values;
+    std::vector<const Measured*> trials;
     bool any = false;
     for (Measured& m : trials_) {
       if (!matches_trial(m, point)) continue;
       any = true;
       points_[m.point].shown = true;
-      if (!m.chosen) continue;
-      if (const auto v = metric_value(*m.chosen, metric)) values.push_back(*v);
+      trials.push_back(&m);
     }
+    measure(c, trials, metric);
     if (const std::string label = point_label(point);
         !any && row != nullptr && std::find(absent_.begin(), absent_.end(), label) == absent_.end()) {
       absent_.push_back(label);
     }
-    if (!values.empty()) c.ours = aggregate(values);
     if (table != nullptr && row != nullptr && options_.paper) {
       c.paper = row->values[column];
       c.paper_reference = c.paper;
@@ -191,13 +225,10 @@ class Context {
   Cell grid_cell(std::size_t point, const Metric& metric) {
     GridPoint& p = points_[point];
     p.shown = true;
-    std::vector<double> values;
-    for (std::size_t i : p.trials) {
-      if (!trials_[i].chosen) continue;
-      if (const auto v = metric_value(*trials_[i].chosen, metric)) values.push_back(*v);
-    }
+    std::vector<const Measured*> trials;
+    for (std::size_t i : p.trials) trials.push_back(&trials_[i]);
     Cell c;
-    if (!values.empty()) c.ours = aggregate(values);
+    measure(c, trials, metric);
     return c;
   }
 
@@ -233,9 +264,11 @@ class Context {
 
   void annotate(Table& table, const std::string& legend) const {
     mark_best(table);
+    decide(table);
     table.notes.push_back(sweep_note());
     table.notes.push_back(selection_note());
     table.notes.push_back(legend);
+    if (const std::string marks = marks_note(table); !marks.empty()) table.notes.push_back(marks);
     if (table.with_paper && synthetic()) {
       table.notes.push_back(
           "Synthetic data: the paper's values (measured on its datasets) are shown for orientation only.");
@@ -272,6 +305,26 @@ class Context {
       if (it == b.end() || !same_value(v, it->second)) return false;
     }
     return true;
+  }
+
+  // Our statistic over the finished trials of a cell, and how much the
+  // reported epoch gains over the last one and over the one picked on
+  // kSelectionSplit (means over the seeds that have both).
+  static void measure(Cell& c, const std::vector<const Measured*>& trials, const Metric& metric) {
+    std::vector<double> values, over_last, over_other;
+    for (const Measured* m : trials) {
+      if (!m->chosen) continue;
+      const auto v = metric_value(*m->chosen, metric);
+      if (!v) continue;
+      values.push_back(*v);
+      if (const auto last = m->last ? metric_value(*m->last, metric) : std::nullopt)
+        over_last.push_back(*v - *last);
+      if (const auto other = m->on_other ? metric_value(*m->on_other, metric) : std::nullopt)
+        over_other.push_back(*v - *other);
+    }
+    if (!values.empty()) c.ours = aggregate(values);
+    if (!over_last.empty()) c.optimism_last = aggregate(over_last).mean;
+    if (!over_other.empty()) c.optimism_other = aggregate(over_other).mean;
   }
 
   bool matches_trial(const Measured& m, const Point& point) const {
@@ -326,6 +379,57 @@ class Context {
         if (!r.other_method && r.cells[c].ours && r.cells[c].ours->mean == best) r.cells[c].best = true;
       }
     }
+  }
+
+  // The verdicts against the paper and the tests against the baseline row.
+  static void decide(Table& table) {
+    for (std::size_t r = 0; r < table.rows.size(); ++r) {
+      Row& row = table.rows[r];
+      if (row.other_method) continue;
+      for (std::size_t c = 0; c < row.cells.size(); ++c) {
+        Cell& cell = row.cells[c];
+        cell.verdict = verdict(cell.ours, cell.paper_reference);
+        if (!table.baseline || !cell.ours) continue;
+        if (r == *table.baseline) {
+          cell.versus = VersusBaseline::baseline;
+          continue;
+        }
+        const Cell& base = table.rows[*table.baseline].cells[c];
+        if (!base.ours) continue;
+        cell.versus_test = welch(*cell.ours, *base.ours);
+        if (!cell.versus_test) continue;
+        cell.versus = !cell.versus_test->significant()   ? VersusBaseline::same
+                      : cell.versus_test->difference > 0 ? VersusBaseline::higher
+                                                         : VersusBaseline::lower;
+      }
+    }
+  }
+
+  static std::string marks_note(const Table& table) {
+    std::vector<std::string> parts;
+    if (table.with_paper) {
+      parts.push_back(
+          "✓: the paper's value lies inside our 95% t-interval over seeds; ↓ / ↑: our interval lies "
+          "below / above it; ?: one seed, too few for an interval");
+    }
+    const bool tested = std::any_of(table.rows.begin(), table.rows.end(), [](const Row& r) {
+      return std::any_of(r.cells.begin(), r.cells.end(),
+                         [](const Cell& c) { return c.versus_test.has_value(); });
+    });
+    if (tested) {
+      std::vector<std::string> label;
+      const Row& base = table.rows[*table.baseline];
+      for (std::size_t i = 0; i < base.keys.size(); ++i) {
+        label.push_back(table.key_headers[i] == "method" ? base.keys[i]
+                                                         : table.key_headers[i] + " = " + base.keys[i]);
+      }
+      parts.push_back(fmt::format(
+          "‡: differs from the baseline row ({}) beyond seed noise (Welch's t-test, two-sided p < 0.05; "
+          "2 seeds or more on both sides)",
+          fmt::join(label, ", ")));
+    }
+    if (parts.empty()) return "";
+    return fmt::format("Marks: {}.", fmt::join(parts, "; "));
   }
 
   std::string sweep_note() const {
@@ -423,6 +527,7 @@ Table methods_table(Context& ctx, const std::string& name) {
   for (double g : ctx.values_of(kGamma0)) {
     if (!std::isinf(g) && g != 1.0) runs.emplace_back("γ0 = " + number_label(g), g);
   }
+  t.baseline = t.rows.size();
   for (const auto& [label, g] : runs) {
     Row row{.keys = {label}};
     for (const std::string& id : paper.columns)
@@ -450,6 +555,7 @@ Table table3(Context& ctx) {
     }
   }
   for (const auto& [label, point] : rows) {
+    if (std::isinf(point.at(kGamma0)) && point.at(kDropout) == 0.0) t.baseline = t.rows.size();
     Row row{.keys = {label}};
     for (const std::string& id : paper.columns) row.cells.push_back(ctx.paper_cell(paper, point, id));
     t.rows.push_back(std::move(row));
@@ -481,6 +587,7 @@ Table table4(Context& ctx) {
   }
   std::sort(scales.begin(), scales.end());
   for (double s : scales) {
+    if (same_value(s, 1.0)) t.baseline = t.rows.size();
     Row row{.keys = {number_label(s)}};
     for (const auto& [group, w1] : halves) {
       const Point point = {{kW1, w1 ? s : 1.0}, {kW2, w1 ? 1.0 : s}};
@@ -508,6 +615,7 @@ Table table5(Context& ctx) {
   }
   std::sort(gammas.begin(), gammas.end());
   for (double g : gammas) {
+    if (std::isinf(g)) t.baseline = t.rows.size();
     Row row{.keys = {number_label(g)}};
     for (const std::string& id : paper.columns)
       row.cells.push_back(ctx.paper_cell(paper, {{kGamma0, g}}, id));
@@ -589,6 +697,7 @@ Table generic_table(Context& ctx, const SweepData& sweep) {
       metrics.push_back({.k = k});
     }
   }
+  if (ctx.grid_points() > 1) t.baseline = 0;
   for (std::size_t p = 0; p < ctx.grid_points(); ++p) {
     Row row;
     for (const std::string& text : ctx.grid_values(p)) row.keys.push_back(display_value(text));

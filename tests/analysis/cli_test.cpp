@@ -36,7 +36,7 @@ TEST_F(Cli, PrintsThePaperTableChosenFromTheSweep) {
   const Result run = cir_report(store.string() + " --no-figures");
   EXPECT_EQ(run.code, 0) << run.out;
   EXPECT_NE(run.out.find("### Table 5: initial balance weight γ0 (Shoes)"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("| 1 | **54.25** ± 1.00 (53.63, +0.62) |"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("| 1 | **54.25** ± 1.00‡ (53.63, +0.62 ✓) |"), std::string::npos) << run.out;
 }
 
 TEST_F(Cli, FormatsSelectionAndLayoutsFromTheCommandLine) {

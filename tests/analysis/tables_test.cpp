@@ -84,6 +84,69 @@ TEST_F(Tables, Table5AggregatesSeedsAndComparesWithThePaper) {
   EXPECT_FALSE(cell(t, "0.25", "r10").paper);
 }
 
+TEST_F(Tables, VerdictsAgainstThePaperAndTheBaselineRow) {
+  const Table t = build(load("gamma0", gamma0_sweep()));
+  ASSERT_TRUE(t.baseline);
+  EXPECT_EQ(t.rows[*t.baseline].keys.front(), "∞");
+  // γ0 = 1, R@10 53.25, 54.25, 55.25: 54.25 ± 4.3027 / √3 = [51.77, 56.73] holds the paper's 53.63.
+  const Cell& r10 = cell(t, "1", "r10");
+  ASSERT_TRUE(r10.interval());
+  EXPECT_NEAR(r10.interval()->low, 54.25 - 4.302652729911275 / std::sqrt(3.0), 1e-9);
+  EXPECT_EQ(r10.verdict, Verdict::reproduced);
+  // R@50 75, 76, 77: [73.52, 78.48], below the paper's 79.84.
+  EXPECT_EQ(cell(t, "1", "r50").verdict, Verdict::below);
+  // Against γ0 = ∞ (50, 51): +3.75 with Welch's p = 0.018, beyond noise;
+  // γ0 = 0.25 (50.75, 51.75, 52.75): +1.25, p = 0.20, within it.
+  EXPECT_EQ(r10.versus, VersusBaseline::higher);
+  ASSERT_TRUE(r10.versus_test);
+  EXPECT_NEAR(r10.versus_test->difference, 3.75, 1e-12);
+  EXPECT_LT(r10.versus_test->p, 0.05);
+  EXPECT_EQ(cell(t, "0.25", "r10").versus, VersusBaseline::same);
+  EXPECT_GT(cell(t, "0.25", "r10").versus_test->p, 0.05);
+  EXPECT_EQ(cell(t, "∞", "r10").versus, VersusBaseline::baseline);
+  EXPECT_EQ(cell(t, "2", "r10").verdict, Verdict::none);  // not run
+  // One seed per method (Table 1): no interval, "too few seeds", no test.
+  const Table one = build(load("fashioniq", fashioniq_sweep()));
+  EXPECT_EQ(cell(one, "ours (γ0 = 1)", "dress_r10", "Dress").verdict, Verdict::too_few_seeds);
+  EXPECT_EQ(cell(one, "ours (γ0 = 1)", "dress_r10", "Dress").versus, VersusBaseline::none);
+  const std::string md = render_markdown(t);
+  EXPECT_NE(md.find("| 1 | **54.25** ± 1.00‡ (53.63, +0.62 ✓) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("Marks: ✓"), std::string::npos) << md;
+  EXPECT_NE(render_markdown(one).find("?)"), std::string::npos);
+}
+
+TEST_F(Tables, SelectionOptimismAgainstTheLastEpochAndTheValSplit) {
+  // Table 5: the best-R@10 epoch (1) against the last evaluated one (3):
+  // R@10 50 + seed + bonus against 45 + seed, R@50 75 + seed against 76 + seed.
+  const Table t = build(load("gamma0", gamma0_sweep()));
+  EXPECT_DOUBLE_EQ(*cell(t, "1", "r10").optimism_last, 5.0 + 3.25);
+  EXPECT_DOUBLE_EQ(*cell(t, "1", "r50").optimism_last, -1.0);
+  EXPECT_FALSE(cell(t, "1", "r10").optimism_other);  // one split: nothing else to select on
+  EXPECT_FALSE(cell(t, "2", "r10").optimism_last);
+  // With a val split whose R@10 peaks at epoch 2 while the mean over splits
+  // peaks at epoch 1: test R@10 50.5 + i at epoch 1 against 48 + i at epoch 2.
+  std::vector<Planned> sweep = generic_sweep();
+  for (Planned& p : sweep) {
+    for (EpochRecord& e : p.epochs) {
+      for (RecallValue& r : e.recalls) r.value += e.epoch == 2 && r.split == "val" && r.k == 10 ? 4.0 : 0.0;
+    }
+  }
+  const Table g = build(load("generic", sweep));
+  EXPECT_DOUBLE_EQ(*cell(g, "0.01", "test_r10", "test").optimism_other, 2.5);
+  EXPECT_DOUBLE_EQ(*cell(g, "0.01", "val_r10", "val").optimism_other, -1.5);
+  EXPECT_DOUBLE_EQ(*cell(g, "0.01", "test_r10", "test").optimism_last, 5.5);
+  const std::string md = render_markdown(g);
+  EXPECT_NE(md.find("minus the value at the epoch the same rule picks on the val split alone"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("+5.50 / +2.50"), std::string::npos) << md;
+  // --select last has nothing to be optimistic about: no second table.
+  TableOptions last;
+  last.selection = Selection::last;
+  EXPECT_EQ(render_markdown(build(load("gamma0", gamma0_sweep()), last)).find("Selection optimism"),
+            std::string::npos);
+}
+
 TEST_F(Tables, FlagsThePaperAverageThatDisagreesWithItsOwnColumns) {
   const Table t = build(load("gamma0", gamma0_sweep()));
   int flagged = 0;
