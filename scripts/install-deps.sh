@@ -18,8 +18,8 @@ packages=(
   python3 python3-numpy python3-h5py python3-pandas python3-torch python3-torchvision python3-faiss python3-pil
   # figures
   gnuplot-nox
-  # single-node Slurm for the slurm/ tests
-  slurmctld slurmd slurm-client munge
+  # the Slurm test cluster of the slurm/ tests (iproute2: its nodes' namespaces and links)
+  slurmctld slurmd slurm-client munge iproute2
 )
 
 sudo_cmd=()
