@@ -1,6 +1,7 @@
 #include "launcher/coordinator.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <pthread.h>
 #include <unistd.h>
@@ -67,14 +68,16 @@ double mean_recall_at(const EpochRecord& record, int k) {
 }  // namespace
 
 Coordinator::Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer,
-                         const std::vector<TrialSpec>& trials, int groups, std::FILE* progress)
+                         const std::vector<TrialSpec>& trials,
+                         std::vector<std::vector<std::string>> group_hosts, std::FILE* progress)
     : inbox_(inbox),
       outbox_(outbox),
       writer_(writer),
       trials_(trials),
       epochs_(trials.size(), 1),
       running_(trials.size()),
-      groups_(groups),
+      group_hosts_(std::move(group_hosts)),
+      groups_(static_cast<int>(group_hosts_.size())),
       progress_(progress),
       live_(progress != nullptr && isatty(fileno(progress)) != 0) {
   std::map<std::string, const store::TrialRow*> rows;
@@ -158,7 +161,7 @@ CoordinatorSummary Coordinator::run() {
 void Coordinator::handle(int source, int tag, const std::string& text) {
   switch (tag) {
     case kRequest:
-      on_request(source);
+      on_request(source, decode<RequestMessage>(text).group);
       return;
     case kRecord:
       on_record(source, text);
@@ -171,7 +174,7 @@ void Coordinator::handle(int source, int tag, const std::string& text) {
   }
 }
 
-void Coordinator::on_request(int source) {
+void Coordinator::on_request(int source, int group) {
   std::optional<Work> work;
   if (!stopping_) work = queue_.pop();
   if (!work) {
@@ -193,17 +196,18 @@ void Coordinator::on_request(int source) {
   active_.insert(work->trial);
   if (work->resume_from > 0) writer_.truncate(trial.id, work->resume_from);
   writer_.set_status(trial.id, TrialStatus::running);
-  if (json slurm = slurm_notes(); !slurm.is_null()) {
-    json notes = json::object();
-    for (const auto& row : writer_.trials())
-      if (row.spec.id == trial.id) notes = json::parse(row.notes_json, nullptr, false);
-    if (!notes.is_object()) notes = json::object();
-    notes["slurm"] = std::move(slurm);
-    writer_.set_notes(trial.id, notes.dump());
-  }
+  const std::vector<std::string>& hosts = group_hosts_.at(static_cast<std::size_t>(group));
+  json notes = json::object();
+  for (const auto& row : writer_.trials())
+    if (row.spec.id == trial.id) notes = json::parse(row.notes_json, nullptr, false);
+  if (!notes.is_object()) notes = json::object();
+  notes["hosts"] = hosts;
+  if (json slurm = slurm_notes(); !slurm.is_null()) notes["slurm"] = std::move(slurm);
+  writer_.set_notes(trial.id, notes.dump());
   writer_.commit();
-  line(fmt::format("start  {}{} on rank {}", describe(trial),
-                   work->resume_from > 0 ? fmt::format(" from epoch {}", work->resume_from) : "", source));
+  line(fmt::format("start  {}{} on rank {} ({})", describe(trial),
+                   work->resume_from > 0 ? fmt::format(" from epoch {}", work->resume_from) : "", source,
+                   fmt::join(hosts, ", ")));
 }
 
 void Coordinator::on_record(int source, const std::string& text) {

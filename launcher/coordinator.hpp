@@ -30,9 +30,11 @@ class Coordinator {
  public:
   // `inbox`: leaders → coordinator; `outbox`: coordinator → leaders (two
   // communicators, so that rank 0's own leader never takes the
-  // coordinator's messages). `groups`: how many leaders will ask for work.
+  // coordinator's messages). `group_hosts`: the hosts of each group's ranks
+  // (hosts_of_groups in launcher/groups.hpp), one entry per leader that will
+  // ask for work; a trial's notes name the hosts of the group that ran it.
   Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer, const std::vector<TrialSpec>& trials,
-              int groups, std::FILE* progress = stdout);
+              std::vector<std::vector<std::string>> group_hosts, std::FILE* progress = stdout);
 
   // Serves until every group was told there is no more work; flushes the store.
   CoordinatorSummary run();
@@ -45,7 +47,7 @@ class Coordinator {
   };
 
   void handle(int source, int tag, const std::string& text);
-  void on_request(int source);
+  void on_request(int source, int group);
   void on_record(int source, const std::string& text);
   void on_result(const std::string& text);
   // Prints one event line. On a terminal, a live view follows the events:
@@ -60,6 +62,7 @@ class Coordinator {
   const std::vector<TrialSpec>& trials_;
   std::vector<std::int32_t> epochs_;  // train.epochs of each trial
   std::vector<Running> running_;
+  std::vector<std::vector<std::string>> group_hosts_;
   int groups_, released_groups_ = 0;
   bool stopping_ = false;
   std::FILE* progress_;

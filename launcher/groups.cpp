@@ -52,6 +52,15 @@ GroupLayout make_groups(MPI_Comm world, int ranks_per_trial) {
   std::vector<int> nodes(static_cast<std::size_t>(size));
   MPI_Allgather(&node_name, 1, MPI_INT, nodes.data(), 1, MPI_INT, world);
 
+  char host[MPI_MAX_PROCESSOR_NAME] = {};
+  int length = 0;
+  MPI_Get_processor_name(host, &length);
+  std::vector<char> hosts(static_cast<std::size_t>(size) * MPI_MAX_PROCESSOR_NAME);
+  MPI_Allgather(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
+                world);
+  for (int r = 0; r < size; ++r)
+    layout.host_of_rank.emplace_back(hosts.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME);
+
   layout.group_of_rank = assign_groups(nodes, ranks_per_trial);
   layout.group = layout.group_of_rank[static_cast<std::size_t>(rank)];
   for (int g : layout.group_of_rank) layout.groups = std::max(layout.groups, g + 1);
@@ -63,6 +72,14 @@ GroupLayout make_groups(MPI_Comm world, int ranks_per_trial) {
     MPI_Comm_size(group, &layout.group_size);
   }
   return layout;
+}
+
+std::vector<std::vector<std::string>> hosts_of_groups(const GroupLayout& layout) {
+  std::vector<std::vector<std::string>> hosts(static_cast<std::size_t>(layout.groups));
+  for (std::size_t rank = 0; rank < layout.group_of_rank.size(); ++rank)
+    if (layout.group_of_rank[rank] >= 0)
+      hosts[static_cast<std::size_t>(layout.group_of_rank[rank])].push_back(layout.host_of_rank[rank]);
+  return hosts;
 }
 
 }  // namespace cir::launcher

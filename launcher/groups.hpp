@@ -7,6 +7,7 @@
 
 #include <mpi.h>
 
+#include <string>
 #include <vector>
 
 #include "launcher/owned_comm.hpp"
@@ -23,13 +24,17 @@ struct GroupLayout {
   int group = -1;  // -1: this rank is idle
   int groups = 0;  // how many groups the world has
   int group_rank = 0, group_size = 0;
-  int local_rank = 0, local_size = 1;  // this rank's place among the ranks on its node
-  OwnedComm comm;                      // the group's communicator (MPI_COMM_NULL when idle)
-  std::vector<int> group_of_rank;      // every world rank's group
+  int local_rank = 0, local_size = 1;     // this rank's place among the ranks on its node
+  OwnedComm comm;                         // the group's communicator (MPI_COMM_NULL when idle)
+  std::vector<int> group_of_rank;         // every world rank's group
+  std::vector<std::string> host_of_rank;  // every world rank's host (MPI_Get_processor_name)
 };
 
 // Splits `world` (collective). Nodes, and the ranks' local rank and size on
 // theirs, come from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED).
 GroupLayout make_groups(MPI_Comm world, int ranks_per_trial);
+
+// The hosts of each group's ranks, in group rank order.
+std::vector<std::vector<std::string>> hosts_of_groups(const GroupLayout& layout);
 
 }  // namespace cir::launcher

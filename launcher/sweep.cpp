@@ -235,7 +235,7 @@ int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& wri
   if (rank == 0) {
     coordinator = std::jthread([&] {
       try {
-        Coordinator c(inbox.get(), outbox.get(), *writer, setup.trials, layout.groups);
+        Coordinator c(inbox.get(), outbox.get(), *writer, setup.trials, hosts_of_groups(layout));
         summary = c.run();
       } catch (const std::exception& e) {
         abort_world("coordinator", e);

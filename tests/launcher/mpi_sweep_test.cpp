@@ -237,10 +237,15 @@ TEST_F(MpiSweep, ThreeGroupsRunEveryTrialOnce) {
     EXPECT_EQ(v[2], 1);  // group size
   }
   EXPECT_EQ(ids.size(), 8u);
+  // Every rank runs on this host: each trial's notes name it as its one host.
+  std::array<char, 256> host{};
+  gethostname(host.data(), host.size() - 1);
   const auto reader = cir::store::Reader::open(store_);
   for (const auto& row : reader.trials()) {
     EXPECT_EQ(row.attempts, 1);
     EXPECT_NE(row.notes_json.find(R"("slurm":{"job_id":"4242","restart_count":"1"})"), std::string::npos)
+        << row.notes_json;
+    EXPECT_NE(row.notes_json.find(std::string(R"("hosts":[")") + host.data() + R"("])"), std::string::npos)
         << row.notes_json;
   }
   EXPECT_NE(output().find("sweep: 8 done, 0 failed"), std::string::npos) << output();

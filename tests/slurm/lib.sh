@@ -57,6 +57,16 @@ import h5py, sys
 with h5py.File(sys.argv[1], 'r') as f: print(len(f['epochs']) if 'epochs' in f else 0)" "$1" 2>/dev/null || echo 0
 }
 
+# trial_hosts STORE: one line per trial, the hosts of the group that ran it
+# (its notes' "hosts", comma-separated in group rank order).
+trial_hosts() {
+  /usr/bin/python3 -c "
+import h5py, json, sys
+with h5py.File(sys.argv[1], 'r') as f:
+    for notes in f['trials']['notes_json']:
+        print(','.join(json.loads(notes).get('hosts', [])))" "$1"
+}
+
 # wait_epochs JOB STORE N SECONDS: waits until the running job's store holds
 # at least N epoch rows; fails if the job ends first.
 store_has_epochs() {

@@ -8,6 +8,7 @@
 # Usage: slurm_requeue_test.sh SOURCE_DIR BUILD_BIN_DIR. Exits 77 (skipped)
 # when the Slurm daemons cannot run here (not root, packages missing).
 set -uo pipefail
+# shellcheck source=tests/slurm/lib.sh
 source "$(dirname "$0")/lib.sh"
 cluster_test "$1" "$2" 1
 

@@ -7,6 +7,7 @@
 # Usage: two_node_cluster_test.sh SOURCE_DIR BUILD_BIN_DIR. Exits 77
 # (skipped) where the cluster cannot run here.
 set -uo pipefail
+# shellcheck source=tests/slurm/lib.sh
 source "$(dirname "$0")/lib.sh"
 cluster_test "$1" "$2" 2
 
