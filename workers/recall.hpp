@@ -10,11 +10,19 @@
 // does not count). Recall@K is the percentage of queries whose rank is < K.
 // A query without any (non-excluded) true match never counts as a hit.
 //
-// Memory. Scores are computed for `block_bytes` worth of query rows against
-// the whole gallery at a time (rows = block_bytes ÷ (4 × gallery size), at
-// least 1), so the peak beyond the inputs is about block_bytes: at
-// Fashion200k scale (33,480 queries, ~30k gallery items, 512 dims) the inputs
-// take ~130 MB and the default block 64 MiB.
+// Speed and memory. Scores are computed one tile at a time (one matrix
+// product: up to 2,048 gallery items by as many queries as fit in
+// `block_bytes`), gallery tiles in gallery order, and each tile is consumed
+// while it is in cache: search_topk keeps a bounded heap per query and
+// reads a row against the heap's worst score, match_ranks counts the items
+// above a narrow band around the best true match's score (its exact value
+// widened by the float rounding bound) and keeps the few inside the band,
+// which are placed once the tiles have given the match's own float score.
+// So the peak beyond the inputs and outputs is the tile, block_bytes, plus
+// those few items: at Fashion200k scale (33,480 queries, ~30k gallery
+// items, 512 dims) the inputs take ~130 MB and the default tile 8 MiB. The
+// tile loop is the only place that touches the device: features on a GPU
+// are multiplied there and the tile is copied to the host.
 #pragma once
 
 #include <torch/torch.h>
@@ -29,7 +37,7 @@
 
 namespace cir::workers {
 
-inline constexpr std::size_t kDefaultEvalBlockBytes = std::size_t{64} << 20;
+inline constexpr std::size_t kDefaultEvalBlockBytes = std::size_t{8} << 20;
 
 // What is true about one query: its matching gallery indices and the gallery
 // index it must not be compared with (-1: none).
@@ -50,8 +58,10 @@ std::vector<std::int64_t> match_ranks(const torch::Tensor& queries, const torch:
 std::vector<double> recall_at(const std::vector<std::int64_t>& ranks, const std::vector<std::int64_t>& ks);
 
 // The k best gallery items of each query (scores and indices [Q, k], best
-// first), excluding exclude[q] when exclude is not empty; blocked like
-// match_ranks. Ties at the k-th place are broken arbitrarily.
+// first: higher score, then lower index, so ties at the k-th place keep
+// the lower index), excluding exclude[q] (-1: none) when exclude is not
+// empty; tiled like match_ranks. Throws cir::Error for a k outside
+// [1, candidates] and an excluded index outside the gallery.
 struct TopK {
   torch::Tensor scores, indices;
 };

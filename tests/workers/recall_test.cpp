@@ -35,6 +35,34 @@ std::vector<std::int64_t> brute_force_ranks(const torch::Tensor& queries, const 
   return ranks;
 }
 
+// The k best non-excluded items of each query the slow way: a stable sort
+// by score (so equal scores keep the lower index first), cut at k.
+std::vector<std::vector<std::int64_t>> brute_force_topk(const torch::Tensor& queries,
+                                                        const torch::Tensor& gallery, std::int64_t k,
+                                                        const std::vector<std::int64_t>& exclude) {
+  const torch::Tensor scores = queries.matmul(gallery.t()).contiguous();
+  std::vector<std::vector<std::int64_t>> out;
+  for (std::int64_t q = 0; q < queries.size(0); ++q) {
+    std::vector<std::int64_t> order;
+    for (std::int64_t g = 0; g < gallery.size(0); ++g)
+      if (g != exclude[static_cast<std::size_t>(q)]) order.push_back(g);
+    const float* s = scores[q].data_ptr<float>();
+    std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return s[a] > s[b]; });
+    order.resize(static_cast<std::size_t>(k));
+    out.push_back(order);
+  }
+  return out;
+}
+
+std::vector<std::vector<std::int64_t>> rows_of(const torch::Tensor& indices) {
+  std::vector<std::vector<std::int64_t>> out;
+  for (std::int64_t q = 0; q < indices.size(0); ++q) {
+    const torch::Tensor row = indices[q].contiguous();
+    out.emplace_back(row.data_ptr<std::int64_t>(), row.data_ptr<std::int64_t>() + row.numel());
+  }
+  return out;
+}
+
 // Features from a handful of integer levels, so that many scores tie exactly.
 torch::Tensor tied_features(std::int64_t rows, std::int64_t dims, std::uint64_t seed) {
   torch::manual_seed(seed);
@@ -91,6 +119,48 @@ TEST(Recall, RandomFeaturesMatchBruteForceAndTopK) {
     EXPECT_EQ(found, ranks[q] < 10) << "query " << q;
   }
   EXPECT_TRUE(torch::equal(top.scores, std::get<0>(top.scores.sort(1, /*descending=*/true))));
+}
+
+TEST(Recall, TopKEqualsBruteForceWithTiesAndExclusionsAtEveryTileSize) {
+  const std::int64_t n_queries = 41, n_gallery = 97, k = 12;
+  const torch::Tensor queries = tied_features(n_queries, 3, 4), gallery = tied_features(n_gallery, 3, 5);
+  std::vector<std::int64_t> exclude;
+  for (const QueryTruth& t : random_truth(n_queries, n_gallery, 6)) exclude.push_back(t.exclude);
+  const auto expected = brute_force_topk(queries, gallery, k, exclude);
+  // Ties at the k-th place must occur for the order of ties to be tested.
+  std::int64_t tied_cut = 0;
+  const torch::Tensor scores = queries.matmul(gallery.t());
+  for (std::int64_t q = 0; q < n_queries; ++q)
+    tied_cut += scores[q][expected[q][k - 1]].item<float>() == scores[q][expected[q][k - 2]].item<float>();
+  ASSERT_GT(tied_cut, n_queries / 2);
+  for (std::size_t block_bytes :
+       {std::size_t{1}, std::size_t{4 * 7}, std::size_t{4 * 97 * 5}, std::size_t{1} << 20}) {
+    const TopK top = search_topk(queries, gallery, k, exclude, block_bytes);
+    EXPECT_EQ(rows_of(top.indices), expected) << "block_bytes " << block_bytes;
+    for (std::int64_t q = 0; q < n_queries; ++q)
+      for (std::int64_t i = 0; i < k; ++i)
+        EXPECT_EQ(top.scores[q][i].item<float>(), scores[q][expected[q][i]].item<float>());
+  }
+}
+
+TEST(Recall, RanksOfFloatFeaturesWithDuplicatedItemsAcrossTilesEqualBruteForce) {
+  // Float features of many dimensions, so that scores are rounded; every
+  // gallery item appears twice, far apart, so that equal scores fall in
+  // different tiles and only the index may order them.
+  torch::manual_seed(9);
+  const torch::Tensor queries = torch::nn::functional::normalize(torch::randn({60, 96}));
+  const torch::Tensor half = torch::nn::functional::normalize(torch::randn({150, 96}));
+  const torch::Tensor gallery = torch::cat({half, half});
+  std::vector<QueryTruth> truth = random_truth(60, 300, 10);
+  for (std::size_t q = 0; q < 20; ++q)
+    truth[q].matches.push_back(truth[q].matches.front() + (truth[q].matches.front() < 150 ? 150 : -150));
+  const std::vector<std::int64_t> expected = brute_force_ranks(queries, gallery, truth);
+  for (std::size_t block_bytes : {std::size_t{4 * 13}, std::size_t{4 * 300 * 7}, std::size_t{1} << 20})
+    EXPECT_EQ(match_ranks(queries, gallery, truth, block_bytes), expected) << "block_bytes " << block_bytes;
+  std::vector<std::int64_t> exclude;
+  for (const QueryTruth& t : truth) exclude.push_back(t.exclude);
+  EXPECT_EQ(rows_of(search_topk(queries, gallery, 50, exclude, 4 * 300 * 3).indices),
+            brute_force_topk(queries, gallery, 50, exclude));
 }
 
 TEST(Recall, RecallAtKIsThePercentageOfQueriesRankedBelowK) {
