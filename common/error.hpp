@@ -12,6 +12,7 @@ enum class ExitCode : int {
   usage = 2,          // usage or spec error
   store_refused = 3,  // the store refuses the spec
   trials_failed = 4,  // finished, but some trials failed or diverged
+  io_fault = 74,      // a transient I/O fault (disk full, quota, EIO): nothing lost, rerun once fixed
   preempted = 75,     // stopped by a signal, resumable (EX_TEMPFAIL)
 };
 

@@ -75,7 +75,7 @@ std::string describe(const Key& key) {
       return fmt::format("one of {}", fmt::join(quoted, ", "));
     }
     case Type::integer_list:
-      return "a list of integers" + range;
+      return (key.min_items > 0 ? "a non-empty list of integers" : "a list of integers") + range;
   }
   return "a value";
 }
@@ -105,7 +105,7 @@ json check(const Key& key, const json& value) {
       return value;
     }
     case Type::integer_list:
-      if (!value.is_array()) wrong(key, value);
+      if (!value.is_array() || value.size() < key.min_items) wrong(key, value);
       for (const auto& element : value) {
         if (!element.is_number_integer()) wrong(key, value);
         check_range(key, static_cast<double>(element.get<std::int64_t>()), value);

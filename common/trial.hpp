@@ -28,7 +28,7 @@ const char* to_string(TrialStatus status);
 
 // One point of a sweep's grid with one seed.
 struct TrialSpec {
-  std::string id;          // short_digest(params_json + "#seed=" + seed): 16 hex digits
+  std::string id;          // digest of the parameters and seed (launcher/expand.cpp): 16 hex digits
   std::int64_t index = 0;  // position in the sweep's expanded trial list
   std::int64_t seed = 0;
   // Every resolved key of the trial, as one canonical JSON object with dotted

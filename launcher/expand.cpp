@@ -42,6 +42,16 @@ std::string cell(const json& value) {
   return value.dump();
 }
 
+// What a trial's id digests: its parameters without the keys added after
+// stores existed that sit at their default (keys::Key::added_later), so a
+// store's finished trials keep their ids when cir gains a key.
+std::string id_text(json params) {
+  for (const keys::Key* key : keys::all())
+    if (key->added_later && params.contains(key->name) && params[key->name] == keys::default_value(*key))
+      params.erase(key->name);
+  return canonical_json(params);
+}
+
 }  // namespace
 
 std::string canonical_json(const json& params) { return params.dump(); }
@@ -79,6 +89,7 @@ std::vector<TrialSpec> expand(const SweepSpec& spec) {
         where[product[a].key] = &product[a].values[at[a]].where;
       }
       const std::string text = canonical_json(params);
+      const std::string id_base = id_text(params);
       if (seen_points.insert(text).second) {
         const auto batch = params.at(keys::train::batch.name).get<std::int64_t>();
         if (batch % spec.ranks_per_trial != 0) {
@@ -94,7 +105,7 @@ std::vector<TrialSpec> expand(const SweepSpec& spec) {
           TrialSpec trial;
           trial.seed = seed;
           trial.params_json = text;
-          trial.id = short_digest(text + "#seed=" + std::to_string(seed));
+          trial.id = short_digest(id_base + "#seed=" + std::to_string(seed));
           trial.index = static_cast<std::int64_t>(trials.size());
           trial.swept_keys = swept;
           trial.expected_cost = cost;

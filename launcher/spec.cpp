@@ -343,9 +343,6 @@ SweepSpec build_spec(Loaded loaded, const fs::path& file, const std::vector<std:
   for (const auto& seed : sweep_value(keys::sweep::seeds))
     if (std::find(spec.seeds.begin(), spec.seeds.end(), seed.get<std::int64_t>()) == spec.seeds.end())
       spec.seeds.push_back(seed.get<std::int64_t>());
-  if (spec.seeds.empty())
-    throw Error("no seeds: a sweep needs at least one", spec.sweep_where[keys::sweep::seeds.name],
-                "write seeds = [0]");
   spec.ranks_per_trial = sweep_value(keys::sweep::ranks_per_trial).get<int>();
   spec.max_requeues = sweep_value(keys::sweep::max_requeues).get<int>();
   const std::string store = sweep_value(keys::sweep::store).get<std::string>();

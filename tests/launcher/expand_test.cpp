@@ -78,8 +78,12 @@ TEST(Expand, EqualPointsCollapseWhateverTheSpelling) {
 
 TEST(Expand, IdsAreTheDigestOfParametersAndSeed) {
   const auto trials = expand(load_spec(kSource / "sweeps/gamma0.toml"));
-  for (const auto& t : trials)
-    EXPECT_EQ(t.id, cir::short_digest(t.params_json + "#seed=" + std::to_string(t.seed)));
+  for (const auto& t : trials) {
+    json params = json::parse(t.params_json);
+    params.erase("data.invalid_text");  // keys added later, at their defaults
+    params.erase("train.precision");
+    EXPECT_EQ(t.id, cir::short_digest(params.dump() + "#seed=" + std::to_string(t.seed)));
+  }
   // Same spec, same ids; a grown grid keeps the ids of the points it had.
   const auto again = expand(load_spec(kSource / "sweeps/gamma0.toml"));
   for (std::size_t i = 0; i < trials.size(); ++i) EXPECT_EQ(trials[i].id, again[i].id);
@@ -87,6 +91,19 @@ TEST(Expand, IdsAreTheDigestOfParametersAndSeed) {
       "[sweep]\nname = \"gamma0\"\nextends = \"base/shoes.toml\"\n[grid]\n\"loss.gamma0\" = [0.5, 42.0]\n",
       kSource / "sweeps/grown.toml"));
   EXPECT_EQ(one[0].id, trials[1].id);  // γ0 = 0.5
+}
+
+// A store's finished trials keep their ids when cir gains a key: the id of an
+// all-defaults trial is the one cir gave it before data.invalid_text and
+// train.precision existed; setting such a key away from its default is a
+// new trial.
+TEST(Expand, KeysAddedLaterLeaveIdsAtTheirDefaults) {
+  const auto before = expand(load_spec_text("[sweep]\nname = \"p\"\n", "p.toml"));
+  EXPECT_EQ(before.at(0).id, "6cba4b563ad9677a");
+  EXPECT_EQ(json::parse(before.at(0).params_json).at("train.precision"), "fp32");
+  const auto bf16 =
+      expand(load_spec_text("[sweep]\nname = \"p\"\n[train]\nprecision = \"bf16\"\n", "p.toml"));
+  EXPECT_NE(bf16.at(0).id, before.at(0).id);
 }
 
 TEST(Expand, ParamsHoldEveryTrainingKeySortedWithInfAsString) {

@@ -22,6 +22,13 @@ extern char** environ;
 
 namespace cir::trainer_test {
 
+// cir-sweep sits beside the test programs (CMakeLists.txt puts every program
+// in build/bin). Found at run time rather than compiled in, so that these
+// tests' compile lines are the same in every checkout and ccache shares them.
+inline std::string sweep_program() {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "cir-sweep").string();
+}
+
 // A model and data small enough for a step in milliseconds: ResNet-18 at
 // width 8 on 32 px images, an LSTM text encoder, 32-wide features.
 inline const char* kTinyPreset = R"(
@@ -110,8 +117,8 @@ inline pid_t start_sweep(const Sweep& sweep, int ranks, const std::vector<std::s
   // Ranks waiting in a collective yield the core instead of spinning: on a
   // busy machine a spinning rank starves the one it waits for.
   setenv("OMPI_MCA_mpi_yield_when_idle", "1", 1);
-  std::vector<std::string> argv = {"mpirun",          "-n",           std::to_string(ranks),
-                                   "--oversubscribe", CIR_SWEEP_PATH, sweep.spec().string()};
+  std::vector<std::string> argv = {
+      "mpirun", "-n", std::to_string(ranks), "--oversubscribe", sweep_program(), sweep.spec().string()};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> pointers;
   for (auto& arg : argv) pointers.push_back(arg.data());
