@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "launcher/mpi_wait.hpp"
 #include "launcher/owned_comm.hpp"
 #include "launcher/protocol.hpp"
+#include "launcher/receipt.hpp"
 #include "launcher/signals.hpp"
 #include "launcher/spec.hpp"
 #include "store/store.hpp"
@@ -74,7 +76,18 @@ int count_requeue(const SweepOptions& options, const std::string& cause) {
 
 namespace {
 
-// Rank 0: the spec, its trials and the store. Errors become the setup's code.
+// The first line of the MPI library's version text.
+std::string mpi_library() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  MPI_Get_library_version(text, &length);
+  std::string line(text, static_cast<std::size_t>(length));
+  line = line.substr(0, line.find_first_of("\r\n,"));
+  return line;
+}
+
+// Rank 0: the spec, its trials and the store (with this run's receipt).
+// Errors become the setup's code.
 SetupMessage prepare(const SweepOptions& options, int world_size, std::optional<store::Writer>& writer) {
   SetupMessage setup;
   try {
@@ -91,6 +104,9 @@ SetupMessage prepare(const SweepOptions& options, int world_size, std::optional<
     writer.emplace(store::Writer::open(spec.store, sweep_header(spec),
                                        store::OpenOptions{.force_new_spec = options.force_new_spec}));
     writer->add_trials(setup.trials);
+    writer->add_run(run_receipt(
+        setup.trials, world_size, mpi_library(),
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()));
     writer->flush();
     log::info("sweep {}: {} trials, store {}", spec.name, setup.trials.size(), spec.store.string());
   } catch (const Error& e) {

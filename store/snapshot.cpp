@@ -133,6 +133,7 @@ void write_header(hid_t file, const Snapshot& snapshot) {
   h5::write_attribute(file, "updated", header.updated);
   h5::write_attribute(file, "requeues_timeout", header.requeues_timeout);
   h5::write_attribute(file, "requeues_preemption", header.requeues_preemption);
+  h5::write_attribute(file, "runs_json", header.runs_json);
 }
 
 void write_trials(hid_t file, const std::vector<TrialRow>& trials) {
@@ -567,6 +568,7 @@ Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with
     header.updated = h5::read_double_attribute(file, "updated").value_or(0.0);
     header.requeues_timeout = h5::read_int_attribute(file, "requeues_timeout").value_or(0);
     header.requeues_preemption = h5::read_int_attribute(file, "requeues_preemption").value_or(0);
+    header.runs_json = h5::read_string_attribute(file, "runs_json").value_or("[]");
     snapshot.trials = read_trials(file, path);
     h5::Handle epochs = epoch_type();
     snapshot.epochs = read_table<EpochRow>(file, "epochs", epochs, kEpochChunkRows, with_chunks);

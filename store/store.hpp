@@ -26,6 +26,10 @@ struct SweepHeader {
   // How often a Slurm job of this sweep stopped and asked to be requeued, by
   // cause (slurm/run-sweep bounds the timeouts by sweep.max_requeues).
   std::int64_t requeues_timeout = 0, requeues_preemption = 0;
+  // One JSON object per cir-sweep start (versions, hosts, Slurm job, weight
+  // and dataset digests: launcher/receipt.hpp), as a JSON list; kept across
+  // reruns and --force-new-spec, read by cir-report's receipt.
+  std::string runs_json = "[]";
 };
 
 // A trial's row in /trials.
@@ -85,6 +89,8 @@ class Writer {
   // (at its time limit when `timeout`, else a preemption) and returns the
   // new count of that cause. Kept across reruns and --force-new-spec.
   std::int64_t count_requeue(bool timeout);
+  // Appends one object (JSON text) to the header's runs_json.
+  void add_run(const std::string& run_json);
   // Drops the rows of epochs >= epoch (a resumed trial re-runs them).
   void truncate(const std::string& trial_id, std::int32_t epoch);
 

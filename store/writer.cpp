@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -176,6 +177,7 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
     snapshot.header.created = kept.created;
     snapshot.header.requeues_timeout = kept.requeues_timeout;
     snapshot.header.requeues_preemption = kept.requeues_preemption;
+    snapshot.header.runs_json = kept.runs_json;
     // Nothing is written until add_trials() has dropped the trials that are
     // not in the new spec: the store never holds the new header with them.
     impl->prune_on_add = true;
@@ -193,6 +195,15 @@ std::int64_t Writer::count_requeue(bool timeout) {
   ++count;
   impl_->dirty = true;
   return count;
+}
+
+void Writer::add_run(const std::string& run_json) {
+  std::string& runs = impl_->snapshot.header.runs_json;
+  nlohmann::json list = nlohmann::json::parse(runs, nullptr, false);
+  if (!list.is_array()) list = nlohmann::json::array();
+  list.push_back(nlohmann::json::parse(run_json));
+  runs = list.dump();
+  impl_->dirty = true;
 }
 
 void Writer::add_trials(const std::vector<TrialSpec>& trials) {

@@ -19,6 +19,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "store/store.hpp"
 #include "tests/launcher/fake_runner.hpp"
 
@@ -249,6 +251,14 @@ TEST_F(MpiSweep, ThreeGroupsRunEveryTrialOnce) {
         << row.notes_json;
   }
   EXPECT_NE(output().find("sweep: 8 done, 0 failed"), std::string::npos) << output();
+  // The run's receipt: 3 ranks, the Slurm job, the MPI library.
+  const auto runs = nlohmann::json::parse(reader.header().runs_json);
+  ASSERT_EQ(runs.size(), 1u) << runs;
+  EXPECT_EQ(runs[0]["ranks"], 3);
+  EXPECT_EQ(runs[0]["slurm_job_id"], "4242");
+  EXPECT_NE(runs[0]["mpi"].get<std::string>().find("MPI"), std::string::npos) << runs;
+  EXPECT_FALSE(runs[0]["cir_commit"].get<std::string>().empty());
+  EXPECT_TRUE(runs[0]["weights"].empty());  // the fake trials name no weight files
 }
 
 // Both ranks run on this host, so its node communicator holds them both: local
@@ -311,6 +321,8 @@ TEST_F(MpiSweep, KilledSweepResumesWithNothingLostOrRepeated) {
           << id << " did not resume from its last commit";
     }
   }
+  EXPECT_EQ(nlohmann::json::parse(cir::store::Reader::open(store_).header().runs_json).size(), 2u)
+      << "each start leaves its receipt";
 }
 
 TEST_F(MpiSweep, Sigusr1StopsWithExit75AndRerunFinishes) {

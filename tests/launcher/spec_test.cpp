@@ -104,6 +104,12 @@ TEST(Spec, ShippedSweepsLoadAndExpand) {
     EXPECT_EQ(expand(twin).size(), count * twin.seeds.size()) << "synthetic/" << file;
     EXPECT_EQ(twin.settings.at("data.dataset").value, "synthetic") << "synthetic/" << file;
   }
+  // The discrepancy sweep and its twin: 3 switches × 2 choices × 3 seeds each.
+  for (const char* file : {"sweeps/discrepancy.toml", "sweeps/synthetic/discrepancy.toml"}) {
+    const auto spec = load_spec(kSource / file);
+    EXPECT_EQ(expand(spec).size(), 24u) << file;
+    EXPECT_EQ(spec.settings.at("loss.gamma0").value, 1.0) << file;
+  }
 }
 
 TEST(Spec, PresetsChainAndTheNearestFileWins) {

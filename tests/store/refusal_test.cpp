@@ -199,6 +199,25 @@ TEST_F(Refusal, ForceNewSpecKeepsTheTrialsStillInTheSpec) {
   EXPECT_NO_THROW(Writer::open(path, header(kSpecB))) << "the store now belongs to spec B";
 }
 
+TEST_F(Refusal, TheRunsOfEveryStartSurviveRerunsAndANewSpec) {
+  const fs::path path = dir_ / "gamma0.h5";
+  {
+    Writer writer = Writer::open(path, header(kSpecA));
+    writer.add_trials({trial(1, 1.0)});
+    writer.add_run(R"({"hosts":["node1"],"slurm_job_id":"41"})");
+  }
+  {
+    Writer writer = Writer::open(path, header(kSpecA));
+    writer.add_run(R"({"hosts":["node2"],"slurm_job_id":"42"})");
+  }
+  {
+    Writer writer = Writer::open(path, header(kSpecB), OpenOptions{.force_new_spec = true});
+    writer.add_trials({trial(1, 1.0)});
+  }
+  EXPECT_EQ(Reader::open(path).header().runs_json,
+            R"([{"hosts":["node1"],"slurm_job_id":"41"},{"hosts":["node2"],"slurm_job_id":"42"}])");
+}
+
 TEST_F(Refusal, AForcedOpenChangesNothingUntilTheTrialsAreKnown) {
   const fs::path path = dir_ / "gamma0.h5";
   {
