@@ -332,4 +332,23 @@ std::vector<fs::path> write_figures(const SweepData& sweep, const FigureOptions&
   return Plotter(sweep, options).run();
 }
 
+std::vector<std::pair<std::string, std::string>> figure_svgs(const SweepData& sweep, Selection selection,
+                                                             const std::string& gnuplot) {
+  Scratch scratch;
+  const FigureOptions options{.out_dir = scratch.dir(),
+                              .stem = "figure",
+                              .svg = true,
+                              .png = false,
+                              .selection = selection,
+                              .gnuplot = gnuplot};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const fs::path& file : Plotter(sweep, options).run()) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    out.emplace_back(file.stem().string().substr(options.stem.size() + 1), text.str());
+  }
+  return out;
+}
+
 }  // namespace cir::analysis

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analysis/sweep_data.hpp"
@@ -27,5 +28,10 @@ std::string find_program(const std::string& name);
 // Writes the figures and returns their paths. Throws cir::Error when
 // gnuplot is missing or fails (with its message).
 std::vector<std::filesystem::path> write_figures(const SweepData& sweep, const FigureOptions& options);
+
+// The same figures as SVG texts, by name ("loss", "recall", "vs-<key>"),
+// drawn in a temporary folder that is removed. Throws as write_figures.
+std::vector<std::pair<std::string, std::string>> figure_svgs(const SweepData& sweep, Selection selection,
+                                                             const std::string& gnuplot = "gnuplot");
 
 }  // namespace cir::analysis

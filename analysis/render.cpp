@@ -76,6 +76,7 @@ std::string latex_escape(const std::string& text) {
 struct Style {
   std::string missing, plus_minus, dagger;
   std::string reproduced, below, above, too_few, differs;  // the marks of stats.hpp's verdicts
+  std::string delta;
   std::string (*bold)(const std::string&);
   std::string (*aside)(const std::string&);
   std::string (*diff)(double);
@@ -90,6 +91,7 @@ const Style kMarkdown{
     .above = "↑",
     .too_few = "?",
     .differs = "‡",
+    .delta = "Δ",
     .bold = [](const std::string& s) { return "**" + s + "**"; },
     .aside = [](const std::string& s) { return " (" + s + ")"; },
     .diff = [](double d) { return signed2(d); },
@@ -104,6 +106,7 @@ const Style kLatex{
     .above = "$\\uparrow$",
     .too_few = "?",
     .differs = "$^\\ddagger$",
+    .delta = "$\\Delta$",
     .bold = [](const std::string& s) { return "\\textbf{" + s + "}"; },
     .aside = [](const std::string& s) { return " {\\scriptsize (" + s + ")}"; },
     .diff =
@@ -129,13 +132,22 @@ std::string verdict_mark(Verdict verdict, const Style& style) {
   return "";
 }
 
-std::string cell_text(const Cell& cell, bool other_method, bool with_paper, const Style& style) {
+std::string cell_text(const Cell& cell, bool other_method, bool with_paper, const Style& style,
+                      bool effects = false) {
   if (other_method) return cell.paper ? fixed2(*cell.paper) : style.missing;
   std::string out;
   if (cell.ours) {
     out = cell.best ? style.bold(fixed2(cell.ours->mean)) : fixed2(cell.ours->mean);
     if (cell.ours->n > 1) out += style.plus_minus + fixed2(cell.ours->std);
     if (cell.versus == VersusBaseline::higher || cell.versus == VersusBaseline::lower) out += style.differs;
+    if (effects && cell.versus_difference) {
+      std::string effect = style.delta + " " + style.diff(*cell.versus_difference);
+      if (cell.versus_test) {
+        effect += fmt::format(" [{}, {}]", style.diff(cell.versus_test->interval.low),
+                              style.diff(cell.versus_test->interval.high));
+      }
+      out += style.aside(effect);
+    }
   } else {
     out = style.missing;
   }
@@ -218,7 +230,7 @@ std::string render_markdown(const Table& table) {
   for (const Row& row : table.rows) {
     std::vector<std::string> cells = row.keys;
     for (const Cell& c : row.cells)
-      cells.push_back(cell_text(c, row.other_method, table.with_paper, kMarkdown));
+      cells.push_back(cell_text(c, row.other_method, table.with_paper, kMarkdown, table.effects));
     rows.push_back(std::move(cells));
   }
   out += markdown_rows(header_of(table), table.key_headers.size(), rows);
@@ -265,7 +277,8 @@ std::string render_latex(const Table& table) {
   for (const Row& row : table.rows) {
     std::vector<std::string> cells;
     for (const std::string& k : row.keys) cells.push_back(latex_escape(k));
-    for (const Cell& c : row.cells) cells.push_back(cell_text(c, row.other_method, table.with_paper, kLatex));
+    for (const Cell& c : row.cells)
+      cells.push_back(cell_text(c, row.other_method, table.with_paper, kLatex, table.effects));
     out += fmt::format("    {} \\\\\n", fmt::join(cells, " & "));
   }
   out += "    \\bottomrule\n  \\end{tabular}\n\\end{table}\n";
@@ -295,9 +308,13 @@ std::string optional_number(const std::optional<double>& v) { return v ? number(
 std::string render_csv(const Table& table) {
   std::vector<std::string> header;
   for (const std::string& k : table.key_headers) header.push_back(csv_field(k));
-  for (const char* h : {"group", "column", "ours_mean", "ours_std", "ours_n", "paper", "paper_reference",
-                        "difference", "best", "flagged", "ci_low", "ci_high", "verdict", "vs_baseline",
-                        "vs_baseline_p", "optimism_last", "optimism_other"}) {
+  for (const char* h : {"group",           "column",          "ours_mean",
+                        "ours_std",        "ours_n",          "paper",
+                        "paper_reference", "difference",      "best",
+                        "flagged",         "ci_low",          "ci_high",
+                        "verdict",         "vs_baseline",     "vs_baseline_p",
+                        "optimism_last",   "optimism_other",  "vs_baseline_difference",
+                        "vs_baseline_low", "vs_baseline_high"}) {
     header.emplace_back(h);
   }
   std::string out = fmt::format("{}\n", fmt::join(header, ","));
@@ -324,8 +341,122 @@ std::string render_csv(const Table& table) {
       fields.push_back(c.versus_test ? number(c.versus_test->p) : "");
       fields.push_back(optional_number(c.optimism_last));
       fields.push_back(optional_number(c.optimism_other));
+      fields.push_back(optional_number(c.versus_difference));
+      fields.push_back(c.versus_test ? number(c.versus_test->interval.low) : "");
+      fields.push_back(c.versus_test ? number(c.versus_test->interval.high) : "");
       out += fmt::format("{}\n", fmt::join(fields, ","));
     }
+  }
+  return out;
+}
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+const Style kHtml{
+    .missing = "—",
+    .plus_minus = " ± ",
+    .dagger = "†",
+    .reproduced = "✓",
+    .below = "↓",
+    .above = "↑",
+    .too_few = "?",
+    .differs = "‡",
+    .delta = "Δ",
+    .bold = [](const std::string& s) { return "<strong>" + s + "</strong>"; },
+    .aside = [](const std::string& s) { return " <span class=\"paper\">(" + s + ")</span>"; },
+    .diff = [](double d) { return signed2(d); },
+};
+
+// What a cell's marks mean, for its tooltip.
+std::string cell_title(const Cell& cell) {
+  std::vector<std::string> parts;
+  if (const auto i = cell.interval()) {
+    parts.push_back(
+        fmt::format("95% interval [{}, {}] over {} seeds", fixed2(i->low), fixed2(i->high), cell.ours->n));
+  }
+  if (cell.verdict != Verdict::none) parts.push_back("paper: " + to_string(cell.verdict));
+  if (cell.versus_test) {
+    parts.push_back(
+        fmt::format("vs baseline: {} (Welch p = {:.3g})", to_string(cell.versus), cell.versus_test->p));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+std::string html_rows(const std::vector<std::string>& header, std::size_t keys,
+                      const std::vector<std::vector<std::string>>& rows) {
+  std::string out = "<thead><tr>";
+  for (std::size_t i = 0; i < header.size(); ++i)
+    out += fmt::format("<th{}>{}</th>", i < keys ? "" : " class=\"num\"", html_escape(header[i]));
+  out += "</tr></thead>\n<tbody>\n";
+  for (const auto& r : rows) {
+    out += "<tr>";
+    for (std::size_t i = 0; i < r.size(); ++i) out += i < keys ? "<th scope=\"row\">" + r[i] + "</th>" : r[i];
+    out += "</tr>\n";
+  }
+  return out + "</tbody>";
+}
+
+}  // namespace
+
+std::string render_html_table(const Table& table) {
+  std::string out = fmt::format("<h2>{}</h2>\n", html_escape(table.title));
+  for (const std::string& note : table.notes)
+    out += fmt::format("<p class=\"note\">{}</p>\n", html_escape(note));
+  const std::size_t keys = table.key_headers.size();
+  std::vector<std::vector<std::string>> rows;
+  for (const Row& row : table.rows) {
+    std::vector<std::string> cells;
+    for (const std::string& k : row.keys) cells.push_back(html_escape(k));
+    for (const Cell& c : row.cells) {
+      const std::string title = row.other_method ? "" : cell_title(c);
+      cells.push_back(fmt::format("<td class=\"num\" data-verdict=\"{}\" data-versus=\"{}\"{}>{}</td>",
+                                  to_string(c.verdict), to_string(c.versus),
+                                  title.empty() ? "" : " title=\"" + html_escape(title) + "\"",
+                                  cell_text(c, row.other_method, table.with_paper, kHtml, table.effects)));
+    }
+    rows.push_back(std::move(cells));
+  }
+  out += "<div class=\"scroll\"><table class=\"results\">\n" + html_rows(header_of(table), keys, rows) +
+         "\n</table></div>\n";
+  if (const OptimismRows optimism = optimism_rows(table); !optimism.rows.empty()) {
+    std::vector<std::vector<std::string>> cells;
+    for (const auto& r : optimism.rows) {
+      std::vector<std::string> row;
+      for (std::size_t i = 0; i < r.size(); ++i)
+        row.push_back(i < keys ? html_escape(r[i]) : "<td class=\"num\">" + html_escape(r[i]) + "</td>");
+      cells.push_back(std::move(row));
+    }
+    out += fmt::format("<p class=\"note\">{}</p>\n", html_escape(optimism.caption));
+    out += "<div class=\"scroll\"><table class=\"optimism\">\n" + html_rows(header_of(table), keys, cells) +
+           "\n</table></div>\n";
+  }
+  if (!table.footnotes.empty()) {
+    out += "<ul class=\"footnotes\">\n";
+    for (const std::string& f : table.footnotes) out += "<li>" + html_escape(f) + "</li>\n";
+    out += "</ul>\n";
   }
   return out;
 }

@@ -22,10 +22,19 @@ std::string render_latex(const Table& table);
 // One header line, then one line per cell: the row's keys, group, column,
 // ours_mean, ours_std, ours_n, paper, paper_reference, difference, best,
 // flagged, ci_low, ci_high (the 95% t-interval), verdict, vs_baseline,
-// vs_baseline_p (stats.hpp), optimism_last, optimism_other (Cell; empty
-// fields where there is no value). Notes are not included.
+// vs_baseline_p (stats.hpp), optimism_last, optimism_other,
+// vs_baseline_difference, vs_baseline_low, vs_baseline_high (the Welch
+// interval of the difference; Cell; empty fields where there is no value).
+// Notes are not included.
 std::string render_csv(const Table& table);
 
 std::string render(const Table& table, Format format);
+
+// &, <, > and " as HTML entities.
+std::string html_escape(const std::string& text);
+// The title, notes, table (each cell's interval, verdict and test in its
+// title attribute and in data-verdict / data-versus), selection optimism and
+// footnotes as an HTML fragment (html.hpp wraps it in a page).
+std::string render_html_table(const Table& table);
 
 }  // namespace cir::analysis

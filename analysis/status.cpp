@@ -6,6 +6,8 @@
 #include <cmath>
 #include <ctime>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/keys.hpp"
 
@@ -50,44 +52,77 @@ bool in_progress(const SweepData& sweep) {
   });
 }
 
-std::string render_status(const SweepData& sweep, double now) {
+namespace {
+
+// The counts behind both renderings.
+struct Progress {
   std::map<TrialStatus, int> count;
   std::int64_t done_epochs = 0, planned = 0, remaining = 0;
-  double seconds = 0.0;
+  double seconds = 0.0;  // train + eval time of the committed epochs
   std::int64_t timed = 0;
+  int parallel() const {
+    return std::max(1, count.contains(TrialStatus::running) ? count.at(TrialStatus::running) : 0);
+  }
+  std::optional<double> per_epoch() const {
+    if (timed == 0) return std::nullopt;
+    return seconds / static_cast<double>(timed);
+  }
+  std::optional<double> eta() const {
+    if (remaining == 0) return 0.0;
+    if (const auto p = per_epoch()) return *p * static_cast<double>(remaining) / parallel();
+    return std::nullopt;
+  }
+};
+
+Progress progress_of(const SweepData& sweep) {
+  Progress p;
+  for (TrialStatus s : {TrialStatus::pending, TrialStatus::running, TrialStatus::done, TrialStatus::failed,
+                        TrialStatus::diverged})
+    p.count[s] = 0;
   for (const TrialData& t : sweep.trials) {
-    ++count[t.row.status];
-    const std::int64_t p = planned_epochs(t);
-    done_epochs += t.row.epochs_done;
+    ++p.count[t.row.status];
+    const std::int64_t planned = planned_epochs(t);
+    p.done_epochs += t.row.epochs_done;
     if (t.row.status == TrialStatus::pending || t.row.status == TrialStatus::running) {
-      planned += p;
-      remaining += std::max<std::int64_t>(0, p - t.row.epochs_done);
+      p.planned += planned;
+      p.remaining += std::max<std::int64_t>(0, planned - t.row.epochs_done);
     } else {
-      planned += t.row.epochs_done;
+      p.planned += t.row.epochs_done;
     }
     for (const EpochRecord& e : t.epochs) {
-      seconds += e.train_seconds + e.eval_seconds;
-      ++timed;
+      p.seconds += e.train_seconds + e.eval_seconds;
+      ++p.timed;
     }
   }
+  return p;
+}
+
+std::optional<double> best_r10(const TrialData& t) {
+  const auto best = select_epoch(t.epochs, Selection::best_r10);
+  return best ? metric_value(*best, Metric{.k = 10}) : std::nullopt;
+}
+
+}  // namespace
+
+std::string render_status(const SweepData& sweep, double now) {
+  Progress p = progress_of(sweep);
+  std::map<TrialStatus, int>& count = p.count;
   std::string out = fmt::format("Sweep {} ({}), updated {} ({} ago)\n\n", sweep.header.sweep, sweep.source,
                                 utc(sweep.header.updated), duration(now - sweep.header.updated));
   out += fmt::format("Trials: {} · done {} · running {} · pending {} · failed {} · diverged {}\n",
                      sweep.trials.size(), count[TrialStatus::done], count[TrialStatus::running],
                      count[TrialStatus::pending], count[TrialStatus::failed], count[TrialStatus::diverged]);
   const double percent =
-      planned > 0 ? 100.0 * static_cast<double>(done_epochs) / static_cast<double>(planned) : 100.0;
-  out += fmt::format("Epochs: {} of {} ({:.0f}%)", done_epochs, planned, percent);
-  if (remaining == 0) {
+      p.planned > 0 ? 100.0 * static_cast<double>(p.done_epochs) / static_cast<double>(p.planned) : 100.0;
+  out += fmt::format("Epochs: {} of {} ({:.0f}%)", p.done_epochs, p.planned, percent);
+  if (p.remaining == 0) {
     out += " · finished\n";
-  } else if (timed == 0) {
+  } else if (!p.per_epoch()) {
     out += " · ETA unknown until the first epoch is committed\n";
   } else {
-    const double per_epoch = seconds / static_cast<double>(timed);
-    const int parallel = std::max(1, count[TrialStatus::running]);
-    out += fmt::format(" · {:.1f} s per epoch · ETA {} with {} trial{} at a time\n", per_epoch,
-                       duration(per_epoch * static_cast<double>(remaining) / parallel), parallel,
-                       parallel == 1 ? "" : "s");
+    const int parallel = p.parallel();
+    out += fmt::format(" · {:.1f} s per epoch · ETA {} with {} trial{} at a time\n", *p.per_epoch(),
+                       duration(*p.eta()), parallel, parallel == 1 ? "" : "s");
   }
   const std::vector<std::string> swept = swept_keys(sweep);
   const bool all = sweep.trials.size() <= 30;
@@ -95,8 +130,7 @@ std::string render_status(const SweepData& sweep, double now) {
   for (const TrialData& t : sweep.trials) {
     const TrialStatus s = t.row.status;
     if (!all && (s == TrialStatus::done || s == TrialStatus::pending)) continue;
-    const auto best = select_epoch(t.epochs, Selection::best_r10);
-    const auto r10 = best ? metric_value(*best, Metric{.k = 10}) : std::nullopt;
+    const auto r10 = best_r10(t);
     std::string note = t.row.error;
     std::replace(note.begin(), note.end(), '\n', ' ');
     std::replace(note.begin(), note.end(), '|', '/');
@@ -111,6 +145,48 @@ std::string render_status(const SweepData& sweep, double now) {
     out += "|---|---|--:|---|--:|--:|--:|---|\n" + rows;
   }
   return out;
+}
+
+std::string render_status_json(const SweepData& sweep, double now) {
+  const Progress p = progress_of(sweep);
+  nlohmann::json counts = nlohmann::json::object();
+  for (const auto& [status, n] : p.count) counts[to_string(status)] = n;
+  const std::vector<std::string> swept = swept_keys(sweep);
+  nlohmann::json trials = nlohmann::json::array();
+  for (const TrialData& t : sweep.trials) {
+    const TrialParams params(t.row.spec);
+    nlohmann::json point = nlohmann::json::object();
+    for (const std::string& k : swept) point[k] = nlohmann::json::parse(params.text(k), nullptr, false);
+    const auto r10 = best_r10(t);
+    trials.push_back(
+        {{"id", t.row.spec.id},
+         {"point", point},
+         {"seed", t.row.spec.seed},
+         {"status", to_string(t.row.status)},
+         {"epochs_done", t.row.epochs_done},
+         {"epochs_planned", planned_epochs(t)},
+         {"attempts", t.row.attempts},
+         {"best_r10", r10 ? nlohmann::json(*r10) : nlohmann::json()},
+         {"last_loss", t.epochs.empty() ? nlohmann::json() : nlohmann::json(t.epochs.back().loss_total)},
+         {"error", t.row.error}});
+  }
+  const auto optional = [](const std::optional<double>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json();
+  };
+  const nlohmann::json status = {{"sweep", sweep.header.sweep},
+                                 {"store", sweep.source},
+                                 {"updated", sweep.header.updated},
+                                 {"seconds_since_update", now - sweep.header.updated},
+                                 {"in_progress", in_progress(sweep)},
+                                 {"trials", sweep.trials.size()},
+                                 {"counts", counts},
+                                 {"epochs_done", p.done_epochs},
+                                 {"epochs_planned", p.planned},
+                                 {"seconds_per_epoch", optional(p.per_epoch())},
+                                 {"eta_seconds", optional(p.eta())},
+                                 {"parallel", p.parallel()},
+                                 {"trial_list", trials}};
+  return status.dump(2) + "\n";
 }
 
 }  // namespace cir::analysis

@@ -27,6 +27,7 @@ struct Cell {
   Verdict verdict = Verdict::none;
   VersusBaseline versus = VersusBaseline::none;
   std::optional<Welch> versus_test{};
+  std::optional<double> versus_difference{};  // ours − the baseline row's, when both exist
   // Selection optimism, mean over seeds: the reported epoch's value minus
   // the last evaluated epoch's, and minus the value at the epoch the same
   // rule picks on kSelectionSplit alone (where the trials have that split
@@ -62,8 +63,9 @@ struct Table {
   std::vector<Row> rows{};
   bool with_paper = false;                // the cells carry the paper's values
   std::optional<std::size_t> baseline{};  // the row the others are tested against
-  std::vector<std::string> notes{};       // what the table shows (sweep, selection, seeds, legend)
-  std::vector<std::string> footnotes{};   // flags, missing and partial grid points, points not shown
+  bool effects = false;  // the cells show their difference from the baseline row, with its interval
+  std::vector<std::string> notes{};      // what the table shows (sweep, selection, seeds, legend)
+  std::vector<std::string> footnotes{};  // flags, missing and partial grid points, points not shown
 };
 
 struct TableOptions {
@@ -74,7 +76,9 @@ struct TableOptions {
 };
 
 // Every name --table accepts: table1, table2_shoes, table2_fashion200k,
-// table3, table4, table5, generic.
+// table3, table4, table5, discrepancy (each paper-vs-code switch's effect:
+// loss.augmenter, loss.uncertainty, train.schedule,
+// data.fashioniq.protocol; never chosen on its own), generic.
 std::vector<std::string> table_names();
 
 // The paper table whose layout fits the sweep's swept parameters and

@@ -8,6 +8,8 @@
 #include "common/error.hpp"
 #include "common/keys.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace cir::analysis {
 
 std::optional<double> Cell::difference() const {
@@ -21,7 +23,8 @@ std::optional<Interval> Cell::interval() const {
 }
 
 std::vector<std::string> table_names() {
-  return {"table1", "table2_shoes", "table2_fashion200k", "table3", "table4", "table5", "generic"};
+  return {"table1", "table2_shoes", "table2_fashion200k", "table3",
+          "table4", "table5",       "discrepancy",        "generic"};
 }
 
 namespace {
@@ -396,6 +399,7 @@ class Context {
         }
         const Cell& base = table.rows[*table.baseline].cells[c];
         if (!base.ours) continue;
+        cell.versus_difference = cell.ours->mean - base.ours->mean;
         cell.versus_test = welch(*cell.ours, *base.ours);
         if (!cell.versus_test) continue;
         cell.versus = !cell.versus_test->significant()   ? VersusBaseline::same
@@ -420,8 +424,9 @@ class Context {
       std::vector<std::string> label;
       const Row& base = table.rows[*table.baseline];
       for (std::size_t i = 0; i < base.keys.size(); ++i) {
-        label.push_back(table.key_headers[i] == "method" ? base.keys[i]
-                                                         : table.key_headers[i] + " = " + base.keys[i]);
+        label.push_back(table.key_headers[i] == "method" || table.key_headers[i] == "setting"
+                            ? base.keys[i]
+                            : table.key_headers[i] + " = " + base.keys[i]);
       }
       parts.push_back(fmt::format(
           "‡: differs from the baseline row ({}) beyond seed noise (Welch's t-test, two-sided p < 0.05; "
@@ -627,6 +632,20 @@ Table table5(Context& ctx) {
 
 }  // namespace
 
+namespace {
+
+// The switches where the paper's text and the authors' code differ
+// (docs/paper-notes.md): each key's default in the contract is the code's
+// choice ("reference"), its other choice the paper's.
+const std::vector<const keys::Key*>& switches() {
+  static const std::vector<const keys::Key*> keys = {&keys::loss::augmenter, &keys::loss::uncertainty,
+                                                     &keys::train::schedule,
+                                                     &keys::data::fashioniq::protocol};
+  return keys;
+}
+
+}  // namespace
+
 std::string choose_table(const SweepData& sweep) {
   const std::vector<std::string> swept = swept_keys(sweep);
   const std::set<std::string> keys(swept.begin(), swept.end());
@@ -659,6 +678,11 @@ std::string choose_table(const SweepData& sweep) {
     return "table2_shoes";
   }
   if (keys.contains(kDropout) && subset_of({kGamma0, kDropout})) return "table3";
+  if (!keys.empty() && std::all_of(keys.begin(), keys.end(), [](const std::string& k) {
+        return std::any_of(switches().begin(), switches().end(),
+                           [&](const keys::Key* s) { return k == s->name; });
+      }))
+    return "discrepancy";
   if (subset_of({kW1, kW2})) return "table4";
   return "generic";
 }
@@ -711,6 +735,72 @@ Table generic_table(Context& ctx, const SweepData& sweep) {
 
 }  // namespace
 
+namespace {
+
+std::string paper_choice(const keys::Key& key) {
+  for (const char* c : key.choices.view()) {
+    if (std::string(c) != key.string_default) return c;
+  }
+  return "";
+}
+
+// Each switch's effect on Shoes' main setting: the all-reference run, each
+// switch flipped to the paper's choice alone, and all flipped, with the
+// difference from the all-reference row and its Welch interval.
+Table discrepancy_table(Context& ctx, const SweepData& sweep) {
+  std::set<std::string> allowed;
+  for (const keys::Key* k : switches()) allowed.insert(k->name);
+  ctx.require_keys("discrepancy", allowed);
+  const std::vector<std::string>& swept = ctx.swept();
+  Table t{
+      .name = "discrepancy",
+      .title = fmt::format("Which paper-vs-code difference moves the result: sweep {}", sweep.header.sweep),
+      .key_headers = {"setting"},
+      .effects = true};
+  const std::vector<std::pair<std::string, Metric>> metrics = {
+      {"r10", Metric{.k = 10}},
+      {"r50", Metric{.k = 50}},
+      {"average", Metric{.kind = Metric::Kind::average_10_50}}};
+  for (const auto& [id, m] : metrics) t.columns.push_back({"", column_name(id), id});
+  // The grid point with the swept switches in `paper` flipped to the paper's choice.
+  const auto point_with = [&](const std::set<std::string>& paper) -> std::optional<std::size_t> {
+    std::vector<std::string> want;
+    for (const std::string& k : swept) {
+      const keys::Key* key = keys::find(k);
+      want.push_back(
+          nlohmann::json(paper.contains(k) ? paper_choice(*key) : std::string(key->string_default)).dump());
+    }
+    for (std::size_t p = 0; p < ctx.grid_points(); ++p) {
+      if (ctx.grid_values(p) == want) return p;
+    }
+    return std::nullopt;
+  };
+  std::vector<std::pair<std::string, std::set<std::string>>> rows = {
+      {"all reference (the authors' code)", {}}};
+  for (const std::string& k : swept)
+    rows.push_back({fmt::format("{} = {}", k, paper_choice(*keys::find(k))), {k}});
+  if (swept.size() > 1) rows.push_back({"all paper (the paper's text)", {swept.begin(), swept.end()}});
+  std::vector<std::string> absent;
+  for (const auto& [label, paper] : rows) {
+    const auto p = point_with(paper);
+    if (!p) {
+      absent.push_back(label);
+      continue;
+    }
+    if (paper.empty()) t.baseline = t.rows.size();
+    Row row{.keys = {label}};
+    for (const auto& [id, m] : metrics) row.cells.push_back(ctx.grid_cell(*p, m));
+    t.rows.push_back(std::move(row));
+  }
+  ctx.annotate(t,
+               "Cells: mean ± std over seeds, then (Δ: the difference from the all-reference row, with its "
+               "95% Welch interval when both have 2 seeds or more); —: no finished trial.");
+  if (!absent.empty()) t.footnotes.push_back(fmt::format("Not in this sweep: {}.", fmt::join(absent, "; ")));
+  return t;
+}
+
+}  // namespace
+
 Table build_table(const SweepData& sweep, const PaperTables& paper, const TableOptions& options) {
   const std::vector<std::string> names = table_names();
   if (!options.table.empty() && std::find(names.begin(), names.end(), options.table) == names.end()) {
@@ -724,6 +814,7 @@ Table build_table(const SweepData& sweep, const PaperTables& paper, const TableO
   if (name == "table3") return table3(ctx);
   if (name == "table4") return table4(ctx);
   if (name == "table5") return table5(ctx);
+  if (name == "discrepancy") return discrepancy_table(ctx, sweep);
   return generic_table(ctx, sweep);
 }
 

@@ -16,6 +16,9 @@ packages=(
   libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev libicu-dev
   # Python peers that tests and benchmarks compare against (Debian's python3)
   python3 python3-numpy python3-h5py python3-pandas python3-torch python3-torchvision python3-faiss python3-pil
+  # cir-report's checks: scipy.stats for the intervals, protobuf to read the TensorBoard
+  # events back, headless Chromium to render the --html page
+  python3-scipy python3-protobuf chromium
   # figures
   gnuplot-nox
   # the Slurm test cluster of the slurm/ tests (iproute2: its nodes' namespaces and links)

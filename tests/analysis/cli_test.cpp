@@ -51,6 +51,23 @@ TEST_F(Cli, FormatsSelectionAndLayoutsFromTheCommandLine) {
   EXPECT_NE(run.out.find("loss.gamma0 & R@1"), std::string::npos) << run.out;
 }
 
+TEST_F(Cli, TheReceiptFollowsEveryTableAndPrintsAlone) {
+  std::vector<Planned> trials = gamma0_sweep();
+  trials[0].notes_json = R"({"hosts":["n1"]})";
+  const fs::path store = write_store(dir_, "gamma0", trials, {R"({"cir_commit":"abc123","mpi":"Open MPI"})"});
+  Result run = cir_report(store.string() + " --no-figures");
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_LT(run.out.find("| 1 |"), run.out.find("Receipt:")) << run.out;
+  EXPECT_NE(run.out.find("- cir commit: abc123"), std::string::npos) << run.out;
+  run = cir_report(store.string() + " --no-figures --format latex");
+  EXPECT_NE(run.out.find("%   hosts: n1"), std::string::npos) << run.out;
+  run = cir_report(store.string() + " --receipt");
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_EQ(run.out.find("| 1 |"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.rfind("Receipt:", 0), 0u) << run.out;
+  EXPECT_NE(run.out.find("- spec digest: sha256:"), std::string::npos) << run.out;
+}
+
 TEST_F(Cli, BadOptionsAreUsageErrors) {
   const fs::path store = write_store(dir_, "gamma0", gamma0_sweep());
   Result run = cir_report(store.string() + " --format html");

@@ -44,6 +44,7 @@ struct Planned {
   TrialStatus status = TrialStatus::done;
   std::vector<EpochRecord> epochs{};  // trial_id is filled in
   std::string error{};
+  std::string notes_json{};  // set when not empty
 };
 
 inline TrialSpec spec_of(const Planned& p, std::int64_t index) {
@@ -56,9 +57,10 @@ inline TrialSpec spec_of(const Planned& p, std::int64_t index) {
   return spec;
 }
 
-// Writes the trials to <dir>/<sweep>.h5 and returns its path.
-inline fs::path write_store(const fs::path& dir, const std::string& sweep,
-                            const std::vector<Planned>& trials) {
+// Writes the trials (and the run receipts, store::Writer::add_run) to
+// <dir>/<sweep>.h5 and returns its path.
+inline fs::path write_store(const fs::path& dir, const std::string& sweep, const std::vector<Planned>& trials,
+                            const std::vector<std::string>& runs = {}) {
   store::SweepHeader header;
   header.sweep = sweep;
   header.spec_text = "[sweep]\nname = \"" + sweep + "\"\n";
@@ -70,10 +72,12 @@ inline fs::path write_store(const fs::path& dir, const std::string& sweep,
   for (std::size_t i = 0; i < trials.size(); ++i)
     specs.push_back(spec_of(trials[i], static_cast<std::int64_t>(i)));
   writer.add_trials(specs);
+  for (const std::string& run : runs) writer.add_run(run);
   for (std::size_t i = 0; i < trials.size(); ++i) {
     const Planned& p = trials[i];
     if (p.status == TrialStatus::pending) continue;
     writer.set_status(specs[i].id, TrialStatus::running);
+    if (!p.notes_json.empty()) writer.set_notes(specs[i].id, p.notes_json);
     for (EpochRecord e : p.epochs) {
       e.trial_id = specs[i].id;
       writer.append_epoch(e);

@@ -147,4 +147,31 @@ inline std::vector<Planned> generic_sweep() {
   return out;
 }
 
+// The discrepancy sweep's shape (sweeps/synthetic/discrepancy.toml): the
+// three switches crossed × seeds {0, 1, 2}; R@10 = 50 + (seed − 1) plus −3
+// for the paper's augmenter, +0.5 for its L_u and +2 for its schedule;
+// R@50 = R@10 + 25.
+inline std::vector<Planned> discrepancy_sweep() {
+  std::vector<Planned> out;
+  for (const char* augmenter : {"reference", "paper"}) {
+    for (const char* uncertainty : {"reference", "paper"}) {
+      for (const char* schedule : {"reference", "paper"}) {
+        for (int s = 0; s < 3; ++s) {
+          const double r10 = 50.0 + (s - 1) + (std::string(augmenter) == "paper" ? -3.0 : 0.0) +
+                             (std::string(uncertainty) == "paper" ? 0.5 : 0.0) +
+                             (std::string(schedule) == "paper" ? 2.0 : 0.0);
+          out.push_back({.params = {{"data.dataset", "synthetic"},
+                                    {"loss.augmenter", augmenter},
+                                    {"loss.uncertainty", uncertainty},
+                                    {"train.schedule", schedule}},
+                         .swept = {"loss.augmenter", "loss.uncertainty", "train.schedule"},
+                         .seed = s,
+                         .epochs = {epoch(0, 2.0, recalls({"test"}, 20.0, r10, r10 + 25.0))}});
+        }
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace cir::analysis::testing

@@ -147,6 +147,43 @@ TEST_F(Tables, SelectionOptimismAgainstTheLastEpochAndTheValSplit) {
             std::string::npos);
 }
 
+TEST_F(Tables, DiscrepancyShowsEachSwitchsEffectWithItsInterval) {
+  const SweepData sweep = load("synthetic_discrepancy", discrepancy_sweep());
+  EXPECT_EQ(choose_table(sweep), "discrepancy");
+  const Table t = build(sweep);
+  ASSERT_EQ(t.name, "discrepancy");
+  std::vector<std::string> rows;
+  for (const Row& r : t.rows) rows.push_back(r.keys.front());
+  EXPECT_EQ(rows, (std::vector<std::string>{"all reference (the authors' code)", "loss.augmenter = paper",
+                                            "loss.uncertainty = paper", "train.schedule = paper",
+                                            "all paper (the paper's text)"}));
+  ASSERT_EQ(t.baseline, 0u);
+  EXPECT_DOUBLE_EQ(cell(t, rows[0], "r10").ours->mean, 50.0);
+  // The paper's augmenter alone: 47 ± 1 against 50 ± 1: Δ −3, standard error
+  // √(1/3 + 1/3), 4 df (equal spreads): −3 ± 2.7764 · 0.8165 = [−5.27, −0.73].
+  const Cell& aug = cell(t, rows[1], "r10");
+  ASSERT_TRUE(aug.versus_test);
+  EXPECT_DOUBLE_EQ(*aug.versus_difference, -3.0);
+  EXPECT_NEAR(aug.versus_test->df, 4.0, 1e-9);
+  EXPECT_NEAR(aug.versus_test->interval.low, -3.0 - 2.7764451051977987 * std::sqrt(2.0 / 3.0), 1e-9);
+  EXPECT_NEAR(aug.versus_test->interval.high, -3.0 + 2.7764451051977987 * std::sqrt(2.0 / 3.0), 1e-9);
+  EXPECT_EQ(aug.versus, VersusBaseline::lower);
+  EXPECT_EQ(cell(t, rows[2], "r10").versus, VersusBaseline::same);  // +0.5: noise
+  EXPECT_EQ(cell(t, rows[3], "r10").versus, VersusBaseline::same);  // +2 with std 1 on 3 seeds: p = 0.07
+  EXPECT_DOUBLE_EQ(*cell(t, rows[4], "r10").versus_difference, -0.5);
+  const std::string md = render_markdown(t);
+  EXPECT_NE(md.find("| loss.augmenter = paper | 47.00 ± 1.00‡ (Δ -3.00 [-5.27, -0.73])"), std::string::npos)
+      << md;
+  // The two-switch points are in the sweep but not in this layout.
+  EXPECT_NE(md.find("Not shown in this layout"), std::string::npos) << md;
+  expect_golden("discrepancy.md", md);
+  expect_golden("discrepancy.tex", render_latex(t));
+  // A sweep of other keys cannot be shown so.
+  TableOptions options;
+  options.table = "discrepancy";
+  EXPECT_THROW(build(load("gamma0", gamma0_sweep()), options), Error);
+}
+
 TEST_F(Tables, FlagsThePaperAverageThatDisagreesWithItsOwnColumns) {
   const Table t = build(load("gamma0", gamma0_sweep()));
   int flagged = 0;
