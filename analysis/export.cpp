@@ -7,6 +7,7 @@
 #include <map>
 #include <type_traits>
 
+#include "analysis/render.hpp"
 #include "analysis/tfevents.hpp"
 #include "common/fields.hpp"
 
@@ -28,26 +29,15 @@ std::vector<EpochMetric> epoch_metrics(const EpochRecord& epoch) {
   return out;
 }
 
-namespace {
-
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-}  // namespace
-
 std::string render_csv_long(const SweepData& sweep, Selection selection) {
   const std::vector<std::string> swept = swept_keys(sweep);
   std::string out = "trial,seed,status";
-  for (const std::string& k : swept) out += "," + csv_field(k);
+  for (const std::string& k : swept) out += fmt::format(",{}", csv_field(k));
   out += ",epoch,metric,split,k,value,reported\n";
   for (const TrialData& t : sweep.trials) {
     const TrialParams params(t.row.spec);
     std::string prefix = fmt::format("{},{},{}", t.row.spec.id, t.row.spec.seed, to_string(t.row.status));
-    for (const std::string& k : swept) prefix += "," + csv_field(display_value(params.text(k)));
+    for (const std::string& k : swept) prefix += fmt::format(",{}", csv_field(display_value(params.text(k))));
     const auto chosen =
         t.row.status == TrialStatus::done ? select_epoch(t.epochs, selection) : std::optional<EpochRecord>{};
     for (const EpochRecord& e : t.epochs) {

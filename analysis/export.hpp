@@ -17,7 +17,7 @@ namespace cir::analysis {
 // train_seconds, eval_seconds, samples_per_second) by its field name, then
 // "recall" once per split and K.
 struct EpochMetric {
-  std::string metric, split;
+  std::string metric{}, split{};
   int k = 0;  // 0 unless a recall
   double value = 0.0;
 };

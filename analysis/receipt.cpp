@@ -105,12 +105,8 @@ std::string render_receipt_latex(const Receipt& receipt) {
 
 std::string render_receipt_csv(const Receipt& receipt) {
   std::string out = "name,value\n";
-  for (const auto& [name, value] : receipt_entries(receipt)) {
-    std::string quoted = value;
-    for (std::size_t at = quoted.find('"'); at != std::string::npos; at = quoted.find('"', at + 2))
-      quoted.insert(at, "\"");
-    out += fmt::format("{},\"{}\"\n", name, quoted);
-  }
+  for (const auto& [name, value] : receipt_entries(receipt))
+    out += fmt::format("{},{}\n", csv_field(name), csv_field(value));
   return out;
 }
 

@@ -16,11 +16,12 @@
 namespace cir::analysis {
 
 struct Receipt {
-  std::string sweep, store, spec_digest;
+  std::string sweep{}, store{}, spec_digest{};
   std::size_t runs = 0;  // cir-sweep starts recorded
   // Each a distinct value over the runs (or trials), in first-seen order.
-  std::vector<std::string> cir_versions, cir_commits, libtorch, cuda, mpi, precision, hosts, slurm_jobs;
-  std::map<std::string, std::string> weights, datasets;  // path → digest
+  std::vector<std::string> cir_versions{}, cir_commits{}, libtorch{}, cuda{}, mpi{}, precision{}, hosts{},
+      slurm_jobs{};
+  std::map<std::string, std::string> weights{}, datasets{};  // path → digest
 };
 
 Receipt receipt_of(const SweepData& sweep);

@@ -291,12 +291,12 @@ std::string render_latex(const Table& table) {
   return out;
 }
 
-namespace {
-
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n") == std::string::npos) return text;
   return fmt::format("\"{}\"", replace_all(text, "\"", "\"\""));
 }
+
+namespace {
 
 // Ten significant digits: exact for printed values, free of binary noise for computed ones.
 std::string number(double v) { return fmt::format("{:.10g}", v); }

@@ -30,6 +30,10 @@ std::string render_csv(const Table& table);
 
 std::string render(const Table& table, Format format);
 
+// A CSV field: as it is, or quoted (with "" for ") when it holds a comma,
+// a quote or a newline.
+std::string csv_field(const std::string& text);
+
 // &, <, > and " as HTML entities.
 std::string html_escape(const std::string& text);
 // The title, notes, table (each cell's interval, verdict and test in its
