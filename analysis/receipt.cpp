@@ -5,15 +5,13 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/keys.hpp"
+
 namespace cir::analysis {
 
 namespace {
 
 using nlohmann::json;
-
-// The precision key that launcher-side GPU training reads; trials of a cir
-// without it ran in fp32.
-constexpr const char* kPrecision = "train.precision";
 
 void add(std::vector<std::string>& list, const std::string& value) {
   if (!value.empty() && std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
@@ -60,7 +58,8 @@ Receipt receipt_of(const SweepData& sweep) {
   }
   if (r.cir_versions.empty()) add(r.cir_versions, sweep.header.cir_version);
   for (const TrialData& t : sweep.trials) {
-    add(r.precision, TrialParams(t.row.spec).string(kPrecision, "fp32"));
+    add(r.precision,
+        TrialParams(t.row.spec).string(keys::train::precision.name, keys::train::precision.string_default));
     const json notes = json::parse(t.row.notes_json, nullptr, false);
     if (!notes.is_object()) continue;
     if (notes.contains("slurm") && notes["slurm"].is_object())
@@ -83,7 +82,7 @@ std::vector<std::pair<std::string, std::string>> receipt_entries(const Receipt& 
       {"LibTorch", listed(r.libtorch, unrecorded)},
       {"CUDA", listed(r.cuda, unrecorded)},
       {"MPI", listed(r.mpi, unrecorded)},
-      {"precision", listed(r.precision, "fp32")},
+      {"precision", listed(r.precision, keys::train::precision.string_default)},
       {"weights", digests(r.weights, r.runs == 0 ? unrecorded : "none (random initialisation)")},
       {"datasets", digests(r.datasets, r.runs == 0 ? unrecorded : "none (built-in synthetic data)")},
       {"Slurm jobs", listed(r.slurm_jobs, r.runs == 0 ? unrecorded : "none (not run under Slurm)")},
