@@ -45,7 +45,7 @@ job_ended() {
 
 # wait_job_end JOB SECONDS: waits for the job to end; sets state to its end state.
 wait_job_end() {
-  wait_until "$2" "job $1 did not end (state $(job_state "$1"))" job_ended "$1"
+  wait_until "$2" "job $1 did not end" job_ended "$1"
   state="$(job_state "$1")"
 }
 
@@ -77,17 +77,33 @@ wait_epochs() { wait_until "$4" "the store $2 of job $1 never held $3 epoch(s)" 
 
 # release_requeued JOB SECONDS: waits for the job's requeue (Restarts goes
 # up, the job pends) and makes it eligible now instead of in ~2 minutes.
-requeued_pending() { [ "$(restarts "$1")" = "$2" ] && [ "$(job_state "$1")" = PENDING ]; }
+requeued_pending() {
+  job_ended "$1" && fail "job $1 ended ($(job_state "$1")) instead of being requeued"
+  [ "$(restarts "$1")" = "$2" ] && [ "$(job_state "$1")" = PENDING ]
+}
 release_requeued() {
   local before
   before="$(restarts "$1")"
-  wait_until "$2" "job $1 was not requeued (state $(job_state "$1"))" requeued_pending "$1" $((before + 1))
+  wait_until "$2" "job $1 was not requeued" requeued_pending "$1" $((before + 1))
   echo "job $1 requeued"
   # slurmd refuses a credential made in the same second as the old run's
   # revocation ("Job credential revoked", the job then fails): release in the
   # next second.
   sleep 2
   scontrol update JobId="$1" StartTime=now >/dev/null 2>&1
+}
+
+# expect_resumed JOB STORE REFERENCE: the stopped job is requeued, runs
+# again and completes, its log says so, and STORE then holds the rows of the
+# uninterrupted run's REFERENCE.
+expect_resumed() {
+  release_requeued "$1" 300
+  wait_job_end "$1" 300
+  [ "$state" = COMPLETED ] || fail "job $1 ended $state after its requeue"
+  grep -q "requeueing job $1" "$work/job-$1.out" || fail "the log does not say the job was requeued"
+  grep -q "all trials done" "$work/job-$1.out" || fail "the log does not say the sweep finished"
+  /usr/bin/python3 "$source_dir/tests/slurm/compare_stores.py" "$3" "$2" ||
+    fail "the requeued sweep's store differs from the uninterrupted run's"
 }
 
 # What the cluster leaves behind, checked on exit: its namespaces, links and
