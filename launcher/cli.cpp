@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/signals.hpp"
 #include "launcher/expand.hpp"
 #include "launcher/spec.hpp"
 #include "launcher/sweep.hpp"
@@ -47,14 +48,23 @@ int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::s
       "  cir-sweep sweeps/gamma0.toml --dry-run\n"
       "  mpirun -n 4 cir-sweep sweeps/synthetic/gamma0.toml --set train.epochs=2\n"
       "Groups of sweep.ranks_per_trial consecutive ranks run one trial each; rank 0 also\n"
-      "coordinates. SIGTERM or SIGUSR1 stops every group at its next step, commits, and\n"
-      "exits 75; rerunning the same command resumes from the store.");
+      "coordinates. SIGTERM or SIGUSR1 to the ranks, at any moment, stops every group at\n"
+      "its next step, commits, and exits 75; rerunning the same command resumes from the\n"
+      "store. Stop a plain mpirun with SIGUSR1 (it forwards it; after a SIGTERM of its own\n"
+      "mpirun exits 1 whatever the ranks did), or run under slurm/run-sweep, which ends\n"
+      "in 75 for either signal.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : static_cast<int>(ExitCode::usage);
   }
   if (!store.empty()) options.store = store;
+  // A sweep stops gracefully on SIGTERM and SIGUSR1. Everything else ends at
+  // once on them, as before cir-sweep blocked them (launcher/trampoline.cpp).
+  if (requeue_cause.empty() && !options.dry_run && factory)
+    install_stop_handlers();
+  else
+    unblock_stop_signals();
 
   if (!requeue_cause.empty()) return count_requeue(options, requeue_cause);
   if (options.dry_run) {

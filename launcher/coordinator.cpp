@@ -15,8 +15,8 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/params.hpp"
+#include "common/signals.hpp"
 #include "launcher/protocol.hpp"
-#include "launcher/signals.hpp"
 
 namespace cir::launcher {
 
@@ -112,11 +112,7 @@ CoordinatorSummary Coordinator::run() {
     MPI_Status status;
     MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, inbox_, &found, &message, &status);
     if (!found) {
-      if (stop_signalled() && !stopping_) {
-        stopping_ = true;
-        line(fmt::format("stop signal {}: groups stop at their next step, then the sweep exits 75",
-                         stop_signal()));
-      }
+      notice_stop();
       writer_.commit();
       std::this_thread::sleep_for(kPause);
       continue;
@@ -174,7 +170,14 @@ void Coordinator::handle(int source, int tag, const std::string& text) {
   }
 }
 
+void Coordinator::notice_stop() {
+  if (!stop_signalled() || stopping_) return;
+  stopping_ = true;
+  line(fmt::format("stop signal {}: groups stop at their next step, then the sweep exits 75", stop_signal()));
+}
+
 void Coordinator::on_request(int source, int group) {
+  notice_stop();
   std::optional<Work> work;
   if (!stopping_) work = queue_.pop();
   if (!work) {

@@ -47,6 +47,8 @@ class Coordinator {
   };
 
   void handle(int source, int tag, const std::string& text);
+  // After this process's stop signal: no more work, and a line that says so.
+  void notice_stop();
   void on_request(int source, int group);
   void on_record(int source, const std::string& text);
   void on_result(const std::string& text);

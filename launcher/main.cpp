@@ -1,4 +1,5 @@
-// cir-sweep: the launcher's program. It only picks the trial runner: the real
+// cir-sweep-main: the launcher's program, which cir-sweep execs
+// (launcher/trampoline.cpp). It only picks the trial runner: the real
 // trainer when this build has workers/, none otherwise (then only --dry-run
 // works).
 #include "launcher/cli.hpp"

@@ -5,14 +5,17 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "common/digest.hpp"
 #include "common/error.hpp"
+#include "common/file_io.hpp"
 #include "common/keys.hpp"
 #include "common/log.hpp"
+#include "common/signals.hpp"
 #include "launcher/coordinator.hpp"
 #include "launcher/expand.hpp"
 #include "launcher/groups.hpp"
@@ -20,7 +23,6 @@
 #include "launcher/owned_comm.hpp"
 #include "launcher/protocol.hpp"
 #include "launcher/receipt.hpp"
-#include "launcher/signals.hpp"
 #include "launcher/spec.hpp"
 #include "store/store.hpp"
 
@@ -101,6 +103,14 @@ SetupMessage prepare(const SweepOptions& options, int world_size, std::optional<
                   fmt::format("run with mpirun -n {} (or a multiple), or lower ranks_per_trial",
                               spec.ranks_per_trial));
     setup.checkpoint_root = (spec.store.parent_path() / spec.store.stem() / "checkpoints").string();
+    if (stop_signalled()) {
+      log::warn(
+          "stop signal {} before the sweep started: the store is as it was; rerun the same command to "
+          "start",
+          stop_signal());
+      setup.code = static_cast<int>(ExitCode::preempted);
+      return setup;
+    }
     writer.emplace(store::Writer::open(spec.store, sweep_header(spec),
                                        store::OpenOptions{.force_new_spec = options.force_new_spec}));
     writer->add_trials(setup.trials);
@@ -213,7 +223,22 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
   }
 }
 
-int finalize_mpi(int code) {
+// Rank 0 writes the exit code every rank agreed on to the file that
+// CIR_EXIT_FILE names, where it is set: slurm/run-sweep reads it there, as
+// mpirun exits 1 after a SIGTERM of its own whatever the ranks said.
+void record_exit_code(int code) {
+  const char* path = std::getenv("CIR_EXIT_FILE");
+  if (path == nullptr || *path == '\0') return;
+  try {
+    const std::string text = std::to_string(code) + "\n";
+    replace_file(path, {text});
+  } catch (const Error& e) {
+    log::warn("{}", e.what());
+  }
+}
+
+int finalize_mpi(int rank, int code) {
+  if (rank == 0) record_exit_code(code);
   MPI_Finalize();
   return code;
 }
@@ -292,7 +317,6 @@ int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& wri
 int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
-  install_stop_handlers();
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -300,7 +324,7 @@ int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
   if (provided < MPI_THREAD_MULTIPLE) {
     if (rank == 0)
       log::error("this MPI library does not provide MPI_THREAD_MULTIPLE, which the coordinator thread needs");
-    return finalize_mpi(static_cast<int>(ExitCode::usage));
+    return finalize_mpi(rank, static_cast<int>(ExitCode::usage));
   }
 
   std::optional<store::Writer> writer;
@@ -312,8 +336,8 @@ int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
   }
   broadcast_text(MPI_COMM_WORLD, 0, text);
   if (rank != 0) setup = decode<SetupMessage>(text);
-  if (setup.code != 0) return finalize_mpi(setup.code);
-  return finalize_mpi(sweep_on_groups(setup, writer, factory));
+  if (setup.code != 0) return finalize_mpi(rank, setup.code);
+  return finalize_mpi(rank, sweep_on_groups(setup, writer, factory));
 }
 
 }  // namespace cir::launcher

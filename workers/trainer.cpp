@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "common/fault.hpp"
 #include "common/log.hpp"
 #include "common/params.hpp"
 #include "common/rng.hpp"
@@ -179,6 +180,7 @@ class TrialRun {
       const auto start = Clock::now();
       std::optional<datasets::TrainBatch> batch = agreed(comm_.mpi(), [&] { return loader_->next(); });
       if (!batch) return std::nullopt;
+      fault_point("train.step");
       if (context_.stop_requested && context_.stop_requested()) {
         save();
         return TrialResult{.outcome = TrialResult::Outcome::stopped, .epoch = epoch, .message = {}};

@@ -1,5 +1,6 @@
 #include "workers/trainer_eval.hpp"
 
+#include "common/fault.hpp"
 #include "datasets/loader.hpp"
 #include "workers/group_errors.hpp"
 #include "workers/recall.hpp"
@@ -46,6 +47,7 @@ std::vector<RecallValue> evaluate(model::ComposedModelImpl& net,
       gallery = comm.gather(gallery);
       queries = comm.gather(queries);
     }
+    fault_point("eval.split");
     if (!comm.leader()) continue;
     std::vector<QueryTruth> truth;
     truth.reserve(split.queries.size());

@@ -137,15 +137,9 @@ pid_t lock_owner(const Sweep& sweep) {
 // which SIGTERMs the other ranks first). Returns mpirun's exit code.
 int run_into_fault(const Sweep& sweep, const std::string& fault, const std::string& log) {
   const pid_t pid = start_sweep(sweep, 2, kArgs, log, {.fault = fault, .own_session = true});
-  int status = 0;
-  pid_t ended = 0;
-  while (ended == 0 && read_log(sweep, log).find("CIR_FAULT: pid") == std::string::npos) {
-    ended = waitpid(pid, &status, WNOHANG);
-    if (ended == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  wait_for_log(sweep, log, "CIR_FAULT: pid", 1, pid);
   kill_session(pid);
-  if (ended == 0) waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return wait_sweep(pid);
 }
 
 // The checkpoints written so far, all trials together (their numbers go on
@@ -222,30 +216,30 @@ TEST(TrainerChaos, SweepKilledInCheckpointWritesStoreCommitsAndAtRandomRerunsToT
   const int delay_ms = std::uniform_int_distribution<int>(0, 1500)(random);
   std::string round =
       "kill " + std::to_string(delay_ms) + " ms after the start (seed " + std::to_string(seed) + ")";
-  long saved = checkpoints_written(killed);
+  const long saved = checkpoints_written(killed);
   ASSERT_NO_FATAL_FAILURE(kill_when(killed, round, [&] {
     return std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(delay_ms) ||
            checkpoints_written(killed) > saved;
   }));
   expect_prefix_of(killed, expected, round);
 
-  // Then a preemption whose grace time runs out: after 1 or 2 more
-  // checkpoints a stop signal (the ranks checkpoint at their next step, the
-  // store is committed, the run exits 75), and 0 to 500 ms later the kill,
-  // which lands in the stop or just after it. Either way the next run
-  // resumes from what that stop committed, or from the checkpoints.
-  saved = checkpoints_written(killed);
-  const long more = std::uniform_int_distribution<long>(1, 2)(random);
+  // Then a preemption whose grace time runs out: the ranks hold at their
+  // N-th step of this run (N from 1 to 12, two epochs of the tiny preset)
+  // until a stop signal (they then checkpoint, the store is committed, the
+  // run exits 75), and 0 to 500 ms later the kill, which lands in the stop or
+  // just after it. Either way the next run resumes from what that stop
+  // committed, or from the checkpoints. The hold keeps the run from ending
+  // before the signal.
+  const long step = std::uniform_int_distribution<long>(1, 12)(random);
   const int grace_ms = std::uniform_int_distribution<int>(0, 500)(random);
-  round = "stop after " + std::to_string(more) + " more checkpoint(s), kill " + std::to_string(grace_ms) +
+  round = "stop at step " + std::to_string(step) + " of the run, kill " + std::to_string(grace_ms) +
           " ms later (seed " + std::to_string(seed) + ")";
-  const pid_t pid = start_sweep(killed, 2, kArgs, "preempted.log", {.fault = {}, .own_session = true});
-  int status = 0;
-  while (checkpoints_written(killed) < saved + more) {
-    ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0) << round << ": the run ended before the stop\n"
-                                                 << read_log(killed, "preempted.log");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const pid_t pid =
+      start_sweep(killed, 2, kArgs, "preempted.log",
+                  {.fault = "train.step:" + std::to_string(step) + ":hold", .own_session = true});
+  ASSERT_TRUE(wait_for_log(killed, "preempted.log", "holds at train.step", 1, pid))
+      << round << ": the run ended before the stop\n"
+      << read_log(killed, "preempted.log");
   kill(pid, SIGUSR1);
   std::this_thread::sleep_for(std::chrono::milliseconds(grace_ms));
   kill_session(pid);

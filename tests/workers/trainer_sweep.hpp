@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/trial.hpp"
@@ -27,6 +29,13 @@ namespace cir::trainer_test {
 // tests' compile lines are the same in every checkout and ccache shares them.
 inline std::string sweep_program() {
   return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "cir-sweep").string();
+}
+
+// slurm/run-sweep, which ctest names in CIR_RUN_SWEEP (tests/workers/CMakeLists.txt).
+inline std::string run_sweep_script() {
+  const char* path = std::getenv("CIR_RUN_SWEEP");
+  EXPECT_NE(path, nullptr) << "CIR_RUN_SWEEP is unset: run this test through ctest, or set it to slurm/run-sweep";
+  return path != nullptr ? path : "slurm/run-sweep";
 }
 
 // A model and data small enough for a step in milliseconds: ResNet-18 at
@@ -99,12 +108,13 @@ inline Sweep tiny_sweep(const std::string& folder, const std::string& sweep_tabl
 // How start_sweep starts mpirun.
 struct Launch {
   std::string fault;         // CIR_FAULT for every rank (common/fault.hpp); empty: unset
-  bool own_session = false;  // mpirun leads a new session (whose id is its pid), which holds its ranks
+  bool own_session = false;  // the process started leads a new session (whose id is its pid)
+  bool run_sweep = false;    // through `slurm/run-sweep --no-requeue`, which starts mpirun
 };
 
-// Starts `mpirun -n ranks cir-sweep SPEC args…` in the
-// sweep's folder (so results/ lands there) with its output in dir/<log>;
-// returns mpirun's pid.
+// Starts `mpirun -n ranks cir-sweep SPEC args…` (or run-sweep with that
+// mpirun as its launcher) in the sweep's folder (so results/ lands there)
+// with its output in dir/<log>; returns the pid of what it started.
 inline pid_t start_sweep(const Sweep& sweep, int ranks, const std::vector<std::string>& args,
                          const std::string& log, const Launch& launch = {}) {
   if (launch.fault.empty()) {
@@ -117,8 +127,11 @@ inline pid_t start_sweep(const Sweep& sweep, int ranks, const std::vector<std::s
   // Ranks waiting in a collective yield the core instead of spinning: on a
   // busy machine a spinning rank starves the one it waits for.
   setenv("OMPI_MCA_mpi_yield_when_idle", "1", 1);
-  std::vector<std::string> argv = {
-      "mpirun", "-n", std::to_string(ranks), "--oversubscribe", sweep_program(), sweep.spec().string()};
+  const std::string mpirun = "mpirun -n " + std::to_string(ranks) + " --oversubscribe";
+  std::vector<std::string> argv = {"mpirun", "-n", std::to_string(ranks), "--oversubscribe", sweep_program()};
+  if (launch.run_sweep)
+    argv = {"bash", run_sweep_script(), "--no-requeue", "--launcher", mpirun, "--cir-sweep", sweep_program()};
+  argv.push_back(sweep.spec().string());
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> pointers;
   for (auto& arg : argv) pointers.push_back(arg.data());
@@ -133,10 +146,10 @@ inline pid_t start_sweep(const Sweep& sweep, int ranks, const std::vector<std::s
   posix_spawnattr_init(&attributes);
   if (launch.own_session) posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
   pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, "mpirun", &actions, &attributes, pointers.data(), environ);
+  const int rc = posix_spawnp(&pid, argv[0].c_str(), &actions, &attributes, pointers.data(), environ);
   posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
-  EXPECT_EQ(rc, 0) << "cannot start mpirun";
+  EXPECT_EQ(rc, 0) << "cannot start " << argv[0];
   return pid;
 }
 
@@ -157,6 +170,26 @@ inline std::string read_log(const Sweep& sweep, const std::string& log = "sweep.
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// Whether child `pid` has ended; it is left for wait_sweep to reap.
+inline bool ended(pid_t pid) {
+  siginfo_t info{};
+  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0;
+}
+
+// Waits until dir/<log> holds `text` at least `count` times (a fault
+// point's line, say). Returns false when child `pid` ends first.
+inline bool wait_for_log(const Sweep& sweep, const std::string& log, const std::string& text, int count,
+                         pid_t pid) {
+  while (true) {
+    const std::string now = read_log(sweep, log);
+    int found = 0;
+    for (auto at = now.find(text); at != std::string::npos; at = now.find(text, at + 1)) ++found;
+    if (found >= count) return true;
+    if (ended(pid)) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 // Everything of a record except the wall times, which no two runs share.
