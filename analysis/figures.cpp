@@ -64,6 +64,9 @@ class Scratch {
   fs::path dir_;
 };
 
+// Above this many trials the loss and recall figures draw grid points, not trials.
+constexpr std::size_t kTrialsPerLine = 48;
+
 struct Series {
   std::string title;
   int color = 1;  // by grid point
@@ -152,64 +155,111 @@ class Plotter {
 
   std::string key_setting() const {
     if (points_.size() > 16) return "unset key\n";
-    return seeds_.size() > 1 ? "set key outside right top title 'dash: seed'\n"
-                             : "set key outside right top\n";
+    return seeds_.size() > 1 && !per_point() ? "set key outside right top title 'dash: seed'\n"
+                                             : "set key outside right top\n";
   }
 
   std::string lines(const std::vector<Series>& series, int column) const {
+    const std::string style = per_point() ? "with lines lw 1.5" : "with linespoints pt 7 ps 0.4 lw 2";
     std::vector<std::string> parts;
     for (const Series& s : series) {
-      parts.push_back(fmt::format("{} using 1:{} with linespoints pt 7 ps 0.4 lw 2 lc {} dt {} {}",
-                                  quoted(s.data.string()), column, s.color, s.dash,
-                                  s.title.empty() ? "notitle" : "title " + quoted(s.title)));
+      parts.push_back(fmt::format("{} using 1:{} {} lc {} dt {} {}", quoted(s.data.string()), column, style,
+                                  s.color, s.dash, s.title.empty() ? "notitle" : "title " + quoted(s.title)));
     }
     return fmt::format("plot {}\n", fmt::join(parts, ", \\\n     "));
   }
 
-  void loss(std::string& script) {
+  // Above kTrialsPerLine trials a line per trial is unreadable (and the
+  // files grow to tens of MB): one line per grid point, the mean over its seeds.
+  bool per_point() const { return sweep_.trials.size() > kTrialsPerLine; }
+
+  // The lines of a figure from each trial's rows (epoch → values): one data
+  // file per trial, or per grid point with each epoch's mean over the
+  // point's trials that have it.
+  std::vector<Series> series_of(const std::vector<std::map<std::int32_t, std::vector<double>>>& rows,
+                                const std::string& name) {
     std::vector<Series> series;
     std::set<int> labelled;
-    for (std::size_t i = 0; i < sweep_.trials.size(); ++i) {
-      const TrialData& t = sweep_.trials[i];
-      if (t.epochs.empty()) continue;
-      const fs::path data = scratch_.dir() / fmt::format("loss-{}.dat", i);
+    const auto write = [&](const fs::path& data, const std::map<std::int32_t, std::vector<double>>& table) {
       std::ofstream out(data);
-      for (const EpochRecord& e : t.epochs) out << fmt::format("{} {:.17g}\n", e.epoch + 1, e.loss_total);
-      series.push_back({label(i, labelled), 1 + point_of_[i], dash(i), data});
+      for (const auto& [epoch, values] : table) {
+        std::string row = fmt::format("{}", epoch + 1);
+        for (double v : values) row += std::isnan(v) ? " NaN" : fmt::format(" {:.17g}", v);
+        out << row << "\n";
+      }
+    };
+    if (!per_point()) {
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (rows[i].empty()) continue;
+        const fs::path data = scratch_.dir() / fmt::format("{}-{}.dat", name, i);
+        write(data, rows[i]);
+        series.push_back({label(i, labelled), 1 + point_of_[i], dash(i), data});
+      }
+      return series;
     }
+    for (std::size_t p = 0; p < points_.size(); ++p) {
+      std::map<std::int32_t, std::vector<double>> sums;
+      std::map<std::int32_t, std::vector<int>> counts;
+      std::size_t first = rows.size();
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (static_cast<std::size_t>(point_of_[i]) != p) continue;
+        for (const auto& [epoch, values] : rows[i]) {
+          auto& sum = sums[epoch];
+          auto& count = counts[epoch];
+          sum.resize(values.size(), 0.0);
+          count.resize(values.size(), 0);
+          for (std::size_t c = 0; c < values.size(); ++c) {
+            if (std::isnan(values[c])) continue;
+            sum[c] += values[c];
+            ++count[c];
+          }
+          first = std::min(first, i);
+        }
+      }
+      if (sums.empty()) continue;
+      for (auto& [epoch, sum] : sums) {
+        for (std::size_t c = 0; c < sum.size(); ++c)
+          sum[c] = counts[epoch][c] > 0 ? sum[c] / counts[epoch][c] : NAN;
+      }
+      const fs::path data = scratch_.dir() / fmt::format("{}-point-{}.dat", name, p);
+      write(data, sums);
+      series.push_back({label(first, labelled), 1 + static_cast<int>(p), 1, data});
+    }
+    return series;
+  }
+
+  std::string lines_note() const { return per_point() ? " (mean over seeds per grid point)" : ""; }
+
+  void loss(std::string& script) {
+    std::vector<std::map<std::int32_t, std::vector<double>>> rows(sweep_.trials.size());
+    for (std::size_t i = 0; i < sweep_.trials.size(); ++i) {
+      for (const EpochRecord& e : sweep_.trials[i].epochs) rows[i][e.epoch] = {e.loss_total};
+    }
+    const std::vector<Series> series = series_of(rows, "loss");
     if (series.empty()) return;
     std::string body = key_setting();
-    body += fmt::format("set title {}\n",
-                        quoted(fmt::format("{}: training loss per epoch", sweep_.header.sweep)));
+    body +=
+        fmt::format("set title {}\n",
+                    quoted(fmt::format("{}: training loss per epoch{}", sweep_.header.sweep, lines_note())));
     body += "set xlabel 'epoch'\nset ylabel 'training loss (total)'\nset grid\n";
     body += lines(series, 2);
     figure(script, "loss", 900, 540, body);
   }
 
   void recall(std::string& script) {
-    std::vector<Series> series;
-    std::set<int> labelled;
+    std::vector<std::map<std::int32_t, std::vector<double>>> rows(sweep_.trials.size());
     for (std::size_t i = 0; i < sweep_.trials.size(); ++i) {
-      const TrialData& t = sweep_.trials[i];
-      const fs::path data = scratch_.dir() / fmt::format("recall-{}.dat", i);
-      std::ofstream out(data);
-      bool any = false;
-      for (const EpochRecord& e : t.epochs) {
+      for (const EpochRecord& e : sweep_.trials[i].epochs) {
         if (e.recalls.empty()) continue;
-        std::string row = fmt::format("{}", e.epoch + 1);
-        for (int k : ks_) {
-          const auto v = metric_value(e, Metric{.k = k});
-          row += v ? fmt::format(" {:.17g}", *v) : " NaN";
-        }
-        out << row << "\n";
-        any = true;
+        std::vector<double>& values = rows[i][e.epoch];
+        for (int k : ks_) values.push_back(metric_value(e, Metric{.k = k}).value_or(NAN));
       }
-      if (any) series.push_back({label(i, labelled), 1 + point_of_[i], dash(i), data});
     }
+    const std::vector<Series> series = series_of(rows, "recall");
     if (series.empty()) return;
-    std::string body =
-        fmt::format("set multiplot layout 1,{} title {}\n", ks_.size(),
-                    quoted(fmt::format("{}: Recall@K per epoch (mean over splits)", sweep_.header.sweep)));
+    std::string body = fmt::format("set multiplot layout 1,{} title {}\n", ks_.size(),
+                                   quoted(fmt::format("{}: Recall@K per epoch (mean over splits){}",
+                                                      sweep_.header.sweep, lines_note())));
     body += "set xlabel 'epoch'\nset grid\n";
     int column = 2;
     for (int k : ks_) {

@@ -1,6 +1,7 @@
 // Figures of a sweep, drawn by gnuplot (Debian's gnuplot-nox) as SVG and/or
 // PNG: the training loss per epoch of every trial (the paper's Figure 5),
-// Recall@K per epoch, and, when the sweep varies one numeric parameter,
+// Recall@K per epoch (above 48 trials, one line per grid point: the mean
+// over its seeds), and, when the sweep varies one numeric parameter,
 // Recall@K at the reported epoch against it (mean ± std over seeds; a log
 // axis when the values span a decade or more; ∞ as a horizontal line).
 #pragma once

@@ -47,6 +47,28 @@ void expect_svg(const fs::path& path, const std::vector<std::string>& texts) {
     EXPECT_NE(svg.find(t), std::string::npos) << path << " lacks '" << t << "'";
 }
 
+TEST_F(Figures, ALargeSweepDrawsOneLinePerGridPoint) {
+  // 5 γ0 values × 12 seeds = 60 trials: above 48, the lines are the grid points' means.
+  std::vector<Planned> trials;
+  for (double g : {0.1, 0.5, 1.0, 2.0, 5.0}) {
+    for (int s = 0; s < 12; ++s) {
+      trials.push_back({.params = {{"loss.gamma0", g}, {"train.epochs", 5}},
+                        .swept = {"loss.gamma0"},
+                        .seed = s,
+                        .epochs = five_epochs({"test"}, s, bonus_of(g))});
+    }
+  }
+  FigureOptions options;
+  options.png = false;
+  draw(trials, options);
+  const std::string loss = read_text(dir_ / "figures" / "sweep-loss.svg");
+  EXPECT_NE(loss.find("mean over seeds per grid point"), std::string::npos);
+  EXPECT_NE(loss.find("γ0 = 5"), std::string::npos);  // one legend entry per point
+  EXPECT_EQ(loss.find("dash: seed"), std::string::npos);
+  const std::string recall = read_text(dir_ / "figures" / "sweep-recall.svg");
+  EXPECT_NE(recall.find("mean over seeds per grid point"), std::string::npos);
+}
+
 TEST_F(Figures, LossRecallAndParameterFiguresAsSvgAndPng) {
   const std::vector<fs::path> files = draw(gamma0_sweep());
   const fs::path d = dir_ / "figures";
