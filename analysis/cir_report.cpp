@@ -113,9 +113,11 @@ int run(int argc, char** argv) {
   std::string html_file;
   double interval = 5.0;
   app.add_option("store", store, "results store, e.g. results/gamma0.h5")->required();
-  app.add_option("--table", options.table,
-                 "layout: table1, table2_shoes, table2_fashion200k, table3, table4, table5 or generic "
-                 "(default: chosen from the swept parameters and the dataset)")
+  app.add_option(
+         "--table", options.table,
+         "layout: table1, table2_shoes, table2_fashion200k, table3, table4, table5, discrepancy (each "
+         "paper-vs-code switch's effect with its interval) or generic (default: chosen from the swept "
+         "parameters and the dataset)")
       ->check(CLI::IsMember(table_names()));
   app.add_option("--format", format,
                  "markdown (default), latex (booktabs) or csv (one line per cell); with --status: markdown "
@@ -129,7 +131,7 @@ int run(int argc, char** argv) {
   app.add_option("--out", out_dir, "folder for the figures (default: the store's folder)");
   app.add_option("--figures", figure_format, "figure files: svg, png or both (default)")
       ->check(CLI::IsMember({"svg", "png", "both"}));
-  app.add_flag("--no-figures", no_figures, "print the table only");
+  app.add_flag("--no-figures", no_figures, "print the table only (with --html: a page without figures)");
   app.add_option("--html", html_file,
                  "write the table with its verdicts, the figures (inline SVG), the status and the receipt as "
                  "one self-contained HTML file, instead of printing");
