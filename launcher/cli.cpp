@@ -43,6 +43,12 @@ int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::s
       ->check(CLI::IsMember({"timeout", "preemption"}));
   app.add_flag("--force-new-spec", options.force_new_spec,
                "resume a store whose spec changed, keeping the trials still in the spec");
+  std::string progress = "auto";
+  app.add_option("--progress", progress,
+                 "progress on stdout: live (a view of the running trials, redrawn in place), lines "
+                 "(timestamped lines, for files and Slurm logs) or none; auto (the default): live on an "
+                 "interactive terminal, lines elsewhere")
+      ->check(CLI::IsMember({"auto", "live", "lines", "none"}));
   app.footer(
       "Examples:\n"
       "  cir-sweep sweeps/gamma0.toml --dry-run\n"
@@ -59,6 +65,7 @@ int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::s
     return app.exit(e) == 0 ? 0 : static_cast<int>(ExitCode::usage);
   }
   if (!store.empty()) options.store = store;
+  options.progress = parse_progress(progress);
   // A sweep stops gracefully on SIGTERM and SIGUSR1. Everything else ends at
   // once on them, as before cir-sweep blocked them (launcher/trampoline.cpp).
   if (requeue_cause.empty() && !options.dry_run && factory)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/trial.hpp"
+#include "launcher/progress.hpp"
 
 namespace cir::launcher {
 
@@ -21,6 +22,7 @@ struct SweepOptions {
   bool dry_run = false;                        // print the trials and exit 0
   std::optional<std::filesystem::path> store;  // --store: overrides sweep.store
   bool force_new_spec = false;                 // keep a store whose spec changed
+  Progress progress = Progress::automatic;     // --progress (launcher/progress.hpp)
 };
 
 // Makes the runner every rank uses; empty when this build cannot train.

@@ -4,7 +4,6 @@
 #include <fmt/ranges.h>
 
 #include <pthread.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -69,7 +68,7 @@ double mean_recall_at(const EpochRecord& record, int k) {
 
 Coordinator::Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer,
                          const std::vector<TrialSpec>& trials,
-                         std::vector<std::vector<std::string>> group_hosts, std::FILE* progress)
+                         std::vector<std::vector<std::string>> group_hosts, std::FILE* progress, bool live)
     : inbox_(inbox),
       outbox_(outbox),
       writer_(writer),
@@ -79,7 +78,7 @@ Coordinator::Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer,
       group_hosts_(std::move(group_hosts)),
       groups_(static_cast<int>(group_hosts_.size())),
       progress_(progress),
-      live_(progress != nullptr && isatty(fileno(progress)) != 0) {
+      live_(progress != nullptr && live) {
   std::map<std::string, const store::TrialRow*> rows;
   for (const auto& row : writer_.trials()) rows[row.spec.id] = &row;
   for (std::size_t i = 0; i < trials_.size(); ++i) {

@@ -33,8 +33,10 @@ class Coordinator {
   // coordinator's messages). `group_hosts`: the hosts of each group's ranks
   // (hosts_of_groups in launcher/groups.hpp), one entry per leader that will
   // ask for work; a trial's notes name the hosts of the group that ran it.
+  // `progress`: where the event lines go (null: nowhere); `live`: draw the
+  // live view under them (launcher/progress.hpp).
   Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer, const std::vector<TrialSpec>& trials,
-              std::vector<std::vector<std::string>> group_hosts, std::FILE* progress = stdout);
+              std::vector<std::vector<std::string>> group_hosts, std::FILE* progress, bool live);
 
   // Serves until every group was told there is no more work; flushes the store.
   CoordinatorSummary run();
@@ -52,7 +54,7 @@ class Coordinator {
   void on_request(int source, int group);
   void on_record(int source, const std::string& text);
   void on_result(const std::string& text);
-  // Prints one event line. On a terminal, a live view follows the events:
+  // Prints one event line. In live mode a live view follows the events:
   // one line per running trial (epoch, loss, R@10, ETA) and the sweep's total.
   void line(const std::string& text);
   void draw_live_view();
@@ -68,7 +70,7 @@ class Coordinator {
   int groups_, released_groups_ = 0;
   bool stopping_ = false;
   std::FILE* progress_;
-  bool live_ = false;             // progress_ is a terminal
+  bool live_ = false;             // draw the live view (launcher/progress.hpp)
   int live_lines_ = 0;            // lines of the live view on screen
   std::set<std::size_t> active_;  // trials running now
   double start_ = 0.0;

@@ -21,6 +21,7 @@
 #include "launcher/groups.hpp"
 #include "launcher/mpi_wait.hpp"
 #include "launcher/owned_comm.hpp"
+#include "launcher/progress.hpp"
 #include "launcher/protocol.hpp"
 #include "launcher/receipt.hpp"
 #include "launcher/spec.hpp"
@@ -257,7 +258,7 @@ void abort_world(const std::string& who, const std::exception& e) {
 // the coordinator runs aborts the job rather than unwinding: rank 0 would
 // wait forever to join a coordinator that waits for its group.
 int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& writer,
-                    const RunnerFactory& factory) {
+                    const RunnerFactory& factory, Progress progress) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -276,7 +277,9 @@ int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& wri
   if (rank == 0) {
     coordinator = std::jthread([&] {
       try {
-        Coordinator c(inbox.get(), outbox.get(), *writer, setup.trials, hosts_of_groups(layout));
+        const Progress shown = resolve_progress(progress, stdout);
+        Coordinator c(inbox.get(), outbox.get(), *writer, setup.trials, hosts_of_groups(layout),
+                      shown == Progress::none ? nullptr : stdout, shown == Progress::live);
         summary = c.run();
       } catch (const std::exception& e) {
         abort_world("coordinator", e);
@@ -337,7 +340,7 @@ int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
   broadcast_text(MPI_COMM_WORLD, 0, text);
   if (rank != 0) setup = decode<SetupMessage>(text);
   if (setup.code != 0) return finalize_mpi(rank, setup.code);
-  return finalize_mpi(rank, sweep_on_groups(setup, writer, factory));
+  return finalize_mpi(rank, sweep_on_groups(setup, writer, factory, options.progress));
 }
 
 }  // namespace cir::launcher
