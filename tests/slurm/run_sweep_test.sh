@@ -31,7 +31,7 @@ touch "$FAKE_DIR/ready"
 case "$kind" in
   exit) exit "$a" ;;
   agree) printf '%s\n' "$a" >"$CIR_EXIT_FILE"; exit "$b" ;;
-  linger) printf '%s\n' "$a" >"$CIR_EXIT_FILE"; sleep 60 ;;
+  linger) printf '%s\n' "$a" >"$CIR_EXIT_FILE"; exec sleep 60 ;;
   stop) while [ "$count" -lt "$a" ]; do sleep 0.05; done; exit "$b" ;;
 esac
 FAKE
@@ -71,7 +71,7 @@ check stopped exit:75 - 75 "rerun the same command"
 # mpirun exits 1 after its own SIGTERM while the ranks agreed on 75.
 check mpirun-term agree:75:1 - 75 "the ranks agreed on exit 75"
 # mpirun still running its shutdown timers: run-sweep goes on without it.
-check mpirun-lingers linger:4 - 4 "not waiting for mpirun"
+check mpirun-lingers linger:4 - 4 "ending the launcher"
 # SIGTERM and SIGUSR1 to run-sweep reach the launcher as SIGUSR1.
 check term-forwarded stop:1:75 TERM 75 usr1
 check usr1-forwarded stop:1:75 USR1 75 usr1

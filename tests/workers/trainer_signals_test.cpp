@@ -31,13 +31,17 @@ struct Cell {
   Phase phase;
 };
 
-std::string cell_name(const ::testing::TestParamInfo<Cell>& info) {
-  const Cell& cell = info.param;
+std::string name_of(const Cell& cell) {
   static const char* targets[] = {"mpirun", "group", "ranks", "runsweep"};
   static const char* phases[] = {"startup", "epoch", "eval", "commit"};
   return std::string(cell.signal == SIGTERM ? "TERM" : "USR1") + "_" +
          targets[static_cast<int>(cell.target)] + "_" + phases[static_cast<int>(cell.phase)];
 }
+
+std::string cell_name(const ::testing::TestParamInfo<Cell>& info) { return name_of(info.param); }
+
+// How gtest and ctest print a cell.
+void PrintTo(const Cell& cell, std::ostream* out) { *out << name_of(cell); }
 
 // Where a phase is held, and how many processes hold there (every rank, or
 // rank 0's coordinator for a commit). The startup needs no hold: the ranks
@@ -127,7 +131,7 @@ TEST_P(SignalMatrix, StopsWith75AndTheRerunHasTheRowsOfAnUninterruptedRun) {
   ASSERT_NE(expected_, nullptr);
   const Cell cell = GetParam();
   const Hold hold = hold_of(cell.phase);
-  const Sweep sweep = tiny_sweep("signals-" + cell_name({cell, 0}), kSweepTable);
+  const Sweep sweep = tiny_sweep("signals-" + name_of(cell), kSweepTable);
   const pid_t pid =
       start_sweep(sweep, 2, {}, "stopped.log", {.fault = hold.fault, .own_session = true, .run_sweep = true});
   if (hold.processes > 0) {
