@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 
 namespace cir::keys {
 
@@ -20,15 +21,15 @@ constexpr const Key* kAll[] = {CIR_KEYS(CIR_KEY_ADDRESS)};
 #undef CIR_KEY_ADDRESS
 
 std::string found(const json& value) {
-  if (value.is_boolean()) return fmt::format("the boolean {}", value.dump());
-  if (value.is_number_integer()) return fmt::format("the integer {}", value.dump());
-  if (value.is_number()) return fmt::format("the number {}", value.dump());
+  if (value.is_boolean()) return fmt::format("the boolean {}", json_text(value));
+  if (value.is_number_integer()) return fmt::format("the integer {}", json_text(value));
+  if (value.is_number()) return fmt::format("the number {}", json_text(value));
   if (value.is_string()) {
     const auto& s = value.get_ref<const std::string&>();
     if (s == "inf" || s == "-inf" || s == "nan") return s;
-    return fmt::format("the string {}", value.dump());
+    return fmt::format("the string {}", json_text(value));
   }
-  if (value.is_array()) return fmt::format("the list {}", value.dump());
+  if (value.is_array()) return fmt::format("the list {}", json_text(value));
   if (value.is_object()) return "a table";
   return "nothing";
 }

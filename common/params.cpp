@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 
 namespace cir {
 
@@ -27,7 +28,7 @@ double as_number(const nlohmann::json& value, const std::string& trial, std::str
     if (text == "-inf") return -std::numeric_limits<double>::infinity();
     if (text == "nan") return std::numeric_limits<double>::quiet_NaN();
   }
-  fail(trial, key, "expected a number, found " + value.dump());
+  fail(trial, key, "expected a number, found " + json_text(value));
 }
 
 std::int64_t as_integer(const nlohmann::json& value, const std::string& trial, std::string_view key) {
@@ -36,7 +37,7 @@ std::int64_t as_integer(const nlohmann::json& value, const std::string& trial, s
     const double d = value.get<double>();
     if (std::floor(d) == d && std::abs(d) < 9.0e15) return static_cast<std::int64_t>(d);
   }
-  fail(trial, key, "expected an integer, found " + value.dump());
+  fail(trial, key, "expected an integer, found " + json_text(value));
 }
 
 }  // namespace
@@ -83,19 +84,19 @@ std::int64_t Params::integer(std::string_view key) const {
 
 bool Params::boolean(std::string_view key) const {
   const auto& value = lookup(impl_->object, trial_, key);
-  if (!value.is_boolean()) fail(trial_, key, "expected true or false, found " + value.dump());
+  if (!value.is_boolean()) fail(trial_, key, "expected true or false, found " + json_text(value));
   return value.get<bool>();
 }
 
 std::string Params::string(std::string_view key) const {
   const auto& value = lookup(impl_->object, trial_, key);
-  if (!value.is_string()) fail(trial_, key, "expected a string, found " + value.dump());
+  if (!value.is_string()) fail(trial_, key, "expected a string, found " + json_text(value));
   return value.get<std::string>();
 }
 
 std::vector<std::int64_t> Params::integers(std::string_view key) const {
   const auto& value = lookup(impl_->object, trial_, key);
-  if (!value.is_array()) fail(trial_, key, "expected a list of integers, found " + value.dump());
+  if (!value.is_array()) fail(trial_, key, "expected a list of integers, found " + json_text(value));
   std::vector<std::int64_t> out;
   for (const auto& item : value) out.push_back(as_integer(item, trial_, key));
   return out;
@@ -103,7 +104,7 @@ std::vector<std::int64_t> Params::integers(std::string_view key) const {
 
 std::vector<double> Params::numbers(std::string_view key) const {
   const auto& value = lookup(impl_->object, trial_, key);
-  if (!value.is_array()) fail(trial_, key, "expected a list of numbers, found " + value.dump());
+  if (!value.is_array()) fail(trial_, key, "expected a list of numbers, found " + json_text(value));
   std::vector<double> out;
   for (const auto& item : value) out.push_back(as_number(item, trial_, key));
   return out;

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/text.hpp"
+
 namespace cir::datasets {
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -27,6 +29,32 @@ Scan Draft::done(std::string name, int image_size) {
 
 std::string rel(const ReaderOptions& o, const fs::path& p) { return (o.root / p).string(); }
 
+namespace {
+
+// `text` repaired (U+FFFD for every byte that is not UTF-8), with one
+// bad_text problem per line that held such a byte when `report`.
+std::string checked_utf8(const std::string& text, const std::string& file, bool report, Problems& problems) {
+  if (valid_utf8(text)) return text;
+  if (report) {
+    int line = 1;
+    int reported = 0;
+    for (std::size_t i = 0; i < text.size();) {
+      const std::size_t n = utf8_sequence(text, i);
+      if (n == 0 && line != reported) {
+        problems.add(ProblemKind::bad_text, file, line,
+                     fmt::format("byte offset {} (0x{:02X}) is not part of a UTF-8 character", i,
+                                 static_cast<unsigned char>(text[i])));
+        reported = line;
+      }
+      if (text[i] == '\n') ++line;
+      i += std::max<std::size_t>(n, 1);
+    }
+  }
+  return repair_utf8(text);
+}
+
+}  // namespace
+
 std::optional<std::string> read_text(const ReaderOptions& o, const fs::path& relative, Problems& problems) {
   const fs::path path = o.root / relative;
   std::ifstream in(path, std::ios::binary);
@@ -37,7 +65,7 @@ std::optional<std::string> read_text(const ReaderOptions& o, const fs::path& rel
   }
   std::stringstream text;
   text << in.rdbuf();
-  return text.str();
+  return checked_utf8(text.str(), rel(o, relative), o.invalid_text == "error", problems);
 }
 
 std::optional<json> read_json(const ReaderOptions& o, const fs::path& relative, Problems& problems) {
@@ -49,8 +77,7 @@ std::optional<json> read_json(const ReaderOptions& o, const fs::path& relative, 
     const auto upto = std::min<std::size_t>(e.byte, text->size());
     const int line =
         1 + static_cast<int>(std::count(text->begin(), text->begin() + static_cast<long>(upto), '\n'));
-    problems.add(valid_utf8(*text) ? ProblemKind::bad_entry : ProblemKind::bad_text, rel(o, relative), line,
-                 fmt::format("not valid JSON: {}", e.what()));
+    problems.add(ProblemKind::bad_entry, rel(o, relative), line, fmt::format("not valid JSON: {}", e.what()));
     return std::nullopt;
   }
 }
@@ -75,10 +102,6 @@ std::string trim(std::string_view s) {
 
 std::optional<std::string> caption(const std::string& raw, const std::string& file, int line,
                                    const std::string& what, Problems& problems) {
-  if (!valid_utf8(raw)) {
-    problems.add(ProblemKind::bad_text, file, line, what + ": caption is not UTF-8 text");
-    return std::nullopt;
-  }
   std::string c = trim(raw);
   if (c.empty()) {
     problems.add(ProblemKind::bad_entry, file, line, what + ": empty caption");

@@ -41,6 +41,9 @@ struct Draft {
 std::string rel(const ReaderOptions& o, const std::filesystem::path& p);
 
 // The text of an index file, or nothing (and a problem) when it is absent.
+// Bytes that are not UTF-8 come back as U+FFFD, so that nothing downstream
+// meets them; under data.invalid_text = "error" each line holding one is
+// also a bad_text problem naming the line and the byte's offset in the file.
 std::optional<std::string> read_text(const ReaderOptions& o, const std::filesystem::path& relative,
                                      Problems& problems);
 // An index file parsed as JSON, or nothing (and a problem) when it is absent or not JSON.
@@ -52,7 +55,7 @@ std::vector<std::string> lines_of(const std::string& text);
 
 std::string trim(std::string_view s);
 
-// A caption checked for emptiness and UTF-8; nothing (and a problem) if bad.
+// A caption checked for emptiness; nothing (and a problem) if empty.
 std::optional<std::string> caption(const std::string& raw, const std::string& file, int line,
                                    const std::string& what, Problems& problems);
 

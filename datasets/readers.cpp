@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/checked_cast.hpp"
 #include "common/error.hpp"
 #include "common/keys.hpp"
 #include "common/log.hpp"
@@ -53,40 +54,6 @@ std::string Problems::summary(std::size_t listed) const {
   return out;
 }
 
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    int extra = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    static constexpr std::uint32_t minimum[4] = {0, 0x80, 0x800, 0x10000};
-    if (cp < minimum[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
 ReaderOptions ReaderOptions::from(const cir::Params& params) {
   ReaderOptions o;
   o.trial = params.trial();
@@ -95,11 +62,14 @@ ReaderOptions ReaderOptions::from(const cir::Params& params) {
     throw Error("no dataset folder given", params.where(keys::data::root),
                 "set data.root to the folder you downloaded, or use data.dataset = \"synthetic\"");
   o.layout = params.get(keys::data::layout);
-  o.image_size = static_cast<int>(params.get(keys::data::image_size));
+  o.image_size = checked_cast<int>(params.get(keys::data::image_size), params.where(keys::data::image_size));
   o.missing_images = params.get(keys::data::missing_images);
+  o.invalid_text = params.get(keys::data::invalid_text);
   o.fashioniq_protocol = params.get(keys::data::fashioniq::protocol);
-  o.queries_per_triplet = static_cast<int>(params.get(keys::data::fashioniq::queries_per_triplet));
-  o.pairs_seed = static_cast<std::uint64_t>(params.get(keys::data::fashion200k::pairs_seed));
+  o.queries_per_triplet = checked_cast<int>(params.get(keys::data::fashioniq::queries_per_triplet),
+                                            params.where(keys::data::fashioniq::queries_per_triplet));
+  o.pairs_seed = checked_cast<std::uint64_t>(params.get(keys::data::fashion200k::pairs_seed),
+                                             params.where(keys::data::fashion200k::pairs_seed));
   return o;
 }
 
@@ -122,10 +92,13 @@ std::shared_ptr<Dataset> ready_for_training(Scan scan, const ReaderOptions& o) {
     throw Error(
         fmt::format("the {} folder cannot be used: {}", ds.name(), fatal.summary(20)),
         Where{.file = o.root.string(), .trial = o.trial},
-        fmt::format("`cir-data validate {} --dataset {}` lists every problem{}", o.root.string(), ds.name(),
+        fmt::format("`cir-data validate {} --dataset {}` lists every problem{}{}", o.root.string(), ds.name(),
                     missing ? "; data.missing_images = \"skip\" drops what needs a missing image (the "
                               "counts go into the results)"
-                            : ""));
+                            : "",
+                    fatal.count(ProblemKind::bad_text) > 0
+                        ? "; data.invalid_text = \"replace\" reads bytes that are not UTF-8 as U+FFFD"
+                        : ""));
   }
   const auto& missing = scan.missing;
   Dropped dropped;

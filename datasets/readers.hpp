@@ -24,7 +24,8 @@
 //
 // A reader collects every problem of the folder (missing index files, ids
 // that name no image, malformed entries, empty captions, text that is not
-// UTF-8) instead of stopping at the first; read_* then throw one cir::Error
+// UTF-8, unless data.invalid_text = "replace" reads it as U+FFFD) instead of
+// stopping at the first; read_* then throw one cir::Error
 // listing them, except missing images under data.missing_images = "skip",
 // which drop the triplets, queries and gallery entries that need them
 // (counted in Dataset::dropped()).
@@ -49,10 +50,11 @@ struct ReaderOptions {
   std::string fashioniq_protocol = "val";  // "val" | "split"
   int queries_per_triplet = 2;
   std::uint64_t pairs_seed = 0;
-  std::string trial;  // for messages
+  std::string invalid_text = "error";  // "error" | "replace"
+  std::string trial;                   // for messages
 
   // From data.root, data.layout, data.image_size, data.missing_images,
-  // data.fashioniq.*, data.fashion200k.pairs_seed.
+  // data.invalid_text, data.fashioniq.*, data.fashion200k.pairs_seed.
   static ReaderOptions from(const cir::Params& params);
 };
 
@@ -103,8 +105,5 @@ std::shared_ptr<Dataset> ready_for_training(Scan scan, const ReaderOptions& opti
 std::shared_ptr<Dataset> read_fashioniq(const ReaderOptions& options);
 std::shared_ptr<Dataset> read_shoes(const ReaderOptions& options);
 std::shared_ptr<Dataset> read_fashion200k(const ReaderOptions& options);
-
-// True when `text` is well-formed UTF-8.
-bool valid_utf8(std::string_view text);
 
 }  // namespace cir::datasets

@@ -18,7 +18,6 @@ std::vector<std::string> name_list(const ReaderOptions& o, const fs::path& file,
   std::vector<std::string> names;
   auto text = read_text(o, file, problems);
   if (!text) return names;
-  if (!valid_utf8(*text)) problems.add(ProblemKind::bad_text, rel(o, file), 0, "not UTF-8 text");
   for (const auto& line : lines_of(*text))
     if (auto name = trim(line); !name.empty()) names.push_back(name);
   return names;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/checked_cast.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/params.hpp"
@@ -84,7 +85,9 @@ Coordinator::Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer,
   for (std::size_t i = 0; i < trials_.size(); ++i) {
     const TrialSpec& trial = trials_[i];
     index_of_[trial.id] = i;
-    epochs_[i] = static_cast<std::int32_t>(Params(trial.params_json, trial.id).get(keys::train::epochs));
+    const Params params(trial.params_json, trial.id);
+    epochs_[i] =
+        checked_cast<std::int32_t>(params.get(keys::train::epochs), params.where(keys::train::epochs));
     total_cost_ += trial.expected_cost;
     const store::TrialRow* row = rows.count(trial.id) ? rows[trial.id] : nullptr;
     const bool finished =
@@ -205,7 +208,7 @@ void Coordinator::on_request(int source, int group) {
   if (!notes.is_object()) notes = json::object();
   notes["hosts"] = hosts;
   if (json slurm = slurm_notes(); !slurm.is_null()) notes["slurm"] = std::move(slurm);
-  writer_.set_notes(trial.id, notes.dump());
+  writer_.set_notes(trial.id, json_text(notes));
   writer_.commit();
   line(fmt::format("start  {}{} on rank {} ({})", describe(trial),
                    work->resume_from > 0 ? fmt::format(" from epoch {}", work->resume_from) : "", source,

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/fields_json.hpp"
+#include "common/text.hpp"
 #include "common/trial.hpp"
 
 namespace cir::launcher {
@@ -92,10 +93,12 @@ constexpr auto fields(std::type_identity<ResultMessage>) {
 static_assert(lists_every_member<ResultMessage>());
 
 // The text of a message, and a message from its text; decode throws
-// nlohmann::json::exception for a text that is not one.
+// nlohmann::json::exception for a text that is not one. A string that is not
+// UTF-8 (a trial's error message quoting a file) travels with U+FFFD in
+// place of its bad bytes instead of throwing in the sender.
 template <HasFields Message>
 std::string encode(const Message& message) {
-  return nlohmann::json(message).dump();
+  return json_text(nlohmann::json(message));
 }
 
 template <HasFields Message>

@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -270,6 +271,81 @@ TEST_F(Exported, BadIndexEntriesAreErrorsNamingFileAndLine) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("images/nosuch0000"), std::string::npos) << e.what();
+  }
+}
+
+// Puts a Latin-1 'é' (0xE9, not UTF-8) `skip` bytes into the first `needle`
+// of `file`; returns the line and the byte offset it lands at.
+std::pair<int, std::size_t> break_utf8(const fs::path& file, const std::string& needle,
+                                       std::size_t skip = 0) {
+  auto text = read(file);
+  auto at = text.find(needle);
+  EXPECT_NE(at, std::string::npos) << needle;
+  at += skip;
+  text.insert(at, "\xE9");
+  write(file, text);
+  return {1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n')), at};
+}
+
+std::string where_not_utf8(const fs::path& file, std::pair<int, std::size_t> at) {
+  return fmt::format("{}:{}: text not UTF-8: byte offset {} (0xE9)", file.string(), at.first, at.second);
+}
+
+TEST_F(Exported, FashionIqCaptionsThatAreNotUtf8AreRefusedWithFileLineAndOffsetOrReplaced) {
+  export_as("fashioniq");
+  const auto file = dir.path() / "captions" / "cap.shirt.train.json";
+  const auto first = syn->train_captions(1).first;  // the first shirt triplet's first caption
+  const auto at = break_utf8(file, "\"" + first + "\"", 1);
+  try {
+    read_fashioniq(options(dir.path()));
+    FAIL() << "read although a caption is not UTF-8";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(where_not_utf8(file, at)), std::string::npos) << e.what();
+    EXPECT_NE(e.hint().find("data.invalid_text = \"replace\""), std::string::npos) << e.hint();
+  }
+  auto o = options(dir.path());
+  o.invalid_text = "replace";
+  const auto ds = read_fashioniq(o);
+  ASSERT_EQ(ds->training().size(), syn->training().size());
+  std::size_t repaired = 0;
+  for (const auto& t : ds->training())
+    repaired += t.caption.find("\xEF\xBF\xBD" + first) != std::string::npos;
+  EXPECT_GE(repaired, 1u);
+  // cir-data validate lists it the same way.
+  const auto problems = validate_folder("fashioniq", options(dir.path()), 1);
+  ASSERT_EQ(problems.count(ProblemKind::bad_text), 1u);
+  EXPECT_NE(problems.summary(10).find(where_not_utf8(file, at)), std::string::npos) << problems.summary(10);
+}
+
+TEST_F(Exported, ShoesAndFashion200kFilesThatAreNotUtf8NameFileLineAndOffset) {
+  export_as("shoes");
+  const auto captions = dir.path() / "relative_captions_shoes.json";
+  const auto names = dir.path() / "eval_im_names.txt";
+  const auto in_captions = break_utf8(captions, "\"" + syn->training()[0].caption + "\"", 1);
+  const auto in_names = break_utf8(names, "syn");
+  const auto problems = scan_shoes(options(dir.path())).problems;
+  EXPECT_EQ(problems.count(ProblemKind::bad_text), 2u);
+  const auto text = problems.summary(100);
+  EXPECT_NE(text.find(where_not_utf8(captions, in_captions)), std::string::npos) << text;
+  EXPECT_NE(text.find(where_not_utf8(names, in_names)), std::string::npos) << text;
+  auto o = options(dir.path());
+  o.invalid_text = "replace";
+  EXPECT_EQ(scan_shoes(o).problems.count(ProblemKind::bad_text), 0u);
+
+  testing::ScratchDir f200k{"readers_f200k"};
+  export_synthetic(*syn, "fashion200k", f200k.path());
+  fs::path labels;
+  for (const auto& e : fs::directory_iterator(f200k.path() / "labels"))
+    if (e.path().string().ends_with("_train_detect_all.txt")) labels = e.path();
+  const auto in_labels = break_utf8(labels, "\t");
+  const auto queries = f200k.path() / "test_queries.txt";
+  const auto in_queries = break_utf8(queries, " ");
+  try {
+    read_fashion200k(options(f200k.path()));
+    FAIL() << "read although a label file is not UTF-8";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(where_not_utf8(labels, in_labels)), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(where_not_utf8(queries, in_queries)), std::string::npos) << e.what();
   }
 }
 

@@ -67,3 +67,14 @@ TEST(Protocol, AMessageOfAnotherKindIsAnError) {
                nlohmann::json::exception);
   EXPECT_THROW(decode<AssignMessage>("not json"), nlohmann::json::exception);
 }
+
+TEST(Protocol, AMessageHoldingBytesThatAreNotUtf8TravelsWithReplacementCharacters) {
+  // A trial's error quoting a Latin-1 caption used to throw in the sender
+  // (nlohmann type_error 316) and abort the rank.
+  ResultMessage m{
+      .trial_id = "abc",
+      .result = {.outcome = TrialResult::Outcome::failed, .epoch = 0, .message = "caption caf\xE9"},
+      .group = 0};
+  const ResultMessage back = decode<ResultMessage>(encode(m));
+  EXPECT_EQ(back.result.message, "caption caf\xEF\xBF\xBD");
+}
