@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/checked_cast.hpp"
 #include "common/error.hpp"
 #include "common/keys.hpp"
 #include "common/rng.hpp"
@@ -63,9 +64,10 @@ TrainLoader::TrainLoader(std::shared_ptr<const Dataset> dataset,
       seed_(seed),
       batch_(params.get(keys::train::batch)),
       steps_(0),
-      max_length_(static_cast<std::size_t>(params.get(keys::model::text::max_length))),
-      prefetcher_(static_cast<int>(params.get(keys::data::workers)),
-                  static_cast<int>(params.get(keys::data::prefetch))) {
+      max_length_(checked_cast<std::size_t>(params.get(keys::model::text::max_length),
+                                            params.where(keys::model::text::max_length))),
+      prefetcher_(checked_cast<int>(params.get(keys::data::workers), params.where(keys::data::workers)),
+                  checked_cast<int>(params.get(keys::data::prefetch), params.where(keys::data::prefetch))) {
   if (world_ < 1 || rank_ < 0 || rank_ >= world_)
     throw Error(fmt::format("rank {} of {} is not a rank of the group", rank_, world_));
   if (batch_ % world_ != 0)
@@ -128,9 +130,10 @@ EvalLoader::EvalLoader(std::shared_ptr<const Dataset> dataset,
       tokenizer_(std::move(tokenizer)),
       split_(split),
       batch_(params.get(keys::eval::batch)),
-      max_length_(static_cast<std::size_t>(params.get(keys::model::text::max_length))),
-      prefetcher_(static_cast<int>(params.get(keys::data::workers)),
-                  static_cast<int>(params.get(keys::data::prefetch))) {
+      max_length_(checked_cast<std::size_t>(params.get(keys::model::text::max_length),
+                                            params.where(keys::model::text::max_length))),
+      prefetcher_(checked_cast<int>(params.get(keys::data::workers), params.where(keys::data::workers)),
+                  checked_cast<int>(params.get(keys::data::prefetch), params.where(keys::data::prefetch))) {
   if (split_ >= dataset_->splits().size())
     throw Error(fmt::format("dataset {} has no evaluation split {}", dataset_->name(), split_));
   if (world < 1 || rank < 0 || rank >= world)

@@ -20,7 +20,8 @@ using nlohmann::json;
 double train_samples(const json& p) {
   const std::string dataset = p.at(keys::data::dataset.name).get<std::string>();
   if (dataset == "fashioniq")
-    return 18000.0 * static_cast<double>(p.at(keys::data::fashioniq::queries_per_triplet.name).get<int>());
+    return 18000.0 *
+           static_cast<double>(p.at(keys::data::fashioniq::queries_per_triplet.name).get<std::int64_t>());
   if (dataset == "shoes") return 10000.0;
   if (dataset == "fashion200k") return 172000.0;
   return static_cast<double>(p.at(keys::data::synthetic::train_queries.name).get<std::int64_t>());

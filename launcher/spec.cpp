@@ -12,7 +12,9 @@
 #include <set>
 #include <sstream>
 
+#include "common/checked_cast.hpp"
 #include "common/keys.hpp"
+#include "common/text.hpp"
 #include "launcher/schema.hpp"
 
 namespace cir::launcher {
@@ -99,9 +101,31 @@ json to_json(const toml::node& node, const Where& where) {
   }
 }
 
+// A string value is one line of printable UTF-8 text (sweep.description may
+// also hold tabs and line breaks): a NUL or a line break in a name or a path
+// is a mistake that would otherwise surface far away (a store file name, a
+// log line cut in two).
+void check_text(const keys::Key& key, const json& value, const Where& where) {
+  if (!value.is_string()) return;
+  const auto& text = value.get_ref<const std::string&>();
+  if (const auto bad = first_invalid_utf8(text); bad != std::string::npos)
+    throw Error(fmt::format("the string is not UTF-8 text: byte {} (0x{:02X}) is not part of a character",
+                            bad, static_cast<unsigned char>(text[bad])),
+                where, "spec strings (and ${ENV} values in them) must be UTF-8");
+  const bool free_text = &key == &keys::sweep::description;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c >= 0x20 && c != 0x7F) || (free_text && (c == '\n' || c == '\t'))) continue;
+    throw Error(fmt::format("the string holds the control character U+{:04X} at byte {}", c, i), where,
+                "names, paths and choices are one line of printable text");
+  }
+}
+
 Setting checked(const keys::Key& spec, const toml::node& node, Where where) {
   try {
-    return Setting{keys::check(spec, to_json(node, where)), where};
+    json value = to_json(node, where);
+    check_text(spec, value, where);
+    return Setting{keys::check(spec, value), where};
   } catch (const Error& e) {
     // Point at the offending element of a list.
     if (const auto* list = node.as_array(); list != nullptr && spec.type == keys::Type::integer_list) {
@@ -201,7 +225,17 @@ void read_values(const toml::table& table, const std::string& prefix, const std:
       }
       unknown_key(key, key_where);
     }
-    layer.values[key] = checked(*spec, *node, at(file, node->source(), key));
+    const Where value_where = at(file, node->source(), key);
+    if (auto it = layer.values.find(key); it != layer.values.end()) {
+      const Where& first = it->second.where;
+      const bool later =
+          std::pair(value_where.line, value_where.column) > std::pair(first.line, first.column);
+      throw Error(
+          fmt::format("key set twice in one file (also at line {})", later ? first.line : value_where.line),
+          later ? value_where : first,
+          "a dotted key and a key in its table name the same key: keep one of them");
+    }
+    layer.values[key] = checked(*spec, *node, value_where);
   }
 }
 
@@ -281,6 +315,10 @@ std::pair<std::string, Setting> parse_set(const std::string& text) {
   const std::string value = text.substr(eq + 1);
   Where key_where = where;
   key_where.key = key;
+  if (text.find_first_of("\n\r") != std::string::npos)
+    throw Error("the argument holds a line break",
+                key.find_first_of("\n\r") == std::string::npos ? key_where : where,
+                "a --set argument is one line: give each key its own --set");
   const keys::Key* spec = keys::find(key);
   if (spec == nullptr) unknown_key(key, key_where);
   if (spec == &keys::sweep::extends) throw Error("extends cannot be set from the command line", key_where);
@@ -300,6 +338,7 @@ std::pair<std::string, Setting> parse_set(const std::string& text) {
     parsed = to_json(*table.get("v"), key_where);
   }
   try {
+    check_text(*spec, parsed, key_where);
     return {key, Setting{keys::check(*spec, parsed), key_where}};
   } catch (const Error& e) {
     throw e.within(key_where);
@@ -340,11 +379,13 @@ SweepSpec build_spec(Loaded loaded, const fs::path& file, const std::vector<std:
     throw Error("a sweep name must be a non-empty file name (no '/')",
                 spec.sweep_where[keys::sweep::name.name]);
   spec.description = sweep_value(keys::sweep::description).get<std::string>();
+  std::set<std::int64_t> seen_seeds;
   for (const auto& seed : sweep_value(keys::sweep::seeds))
-    if (std::find(spec.seeds.begin(), spec.seeds.end(), seed.get<std::int64_t>()) == spec.seeds.end())
-      spec.seeds.push_back(seed.get<std::int64_t>());
-  spec.ranks_per_trial = sweep_value(keys::sweep::ranks_per_trial).get<int>();
-  spec.max_requeues = sweep_value(keys::sweep::max_requeues).get<int>();
+    if (seen_seeds.insert(seed.get<std::int64_t>()).second) spec.seeds.push_back(seed.get<std::int64_t>());
+  spec.ranks_per_trial = checked_cast<int>(sweep_value(keys::sweep::ranks_per_trial).get<std::int64_t>(),
+                                           spec.sweep_where[keys::sweep::ranks_per_trial.name]);
+  spec.max_requeues = checked_cast<int>(sweep_value(keys::sweep::max_requeues).get<std::int64_t>(),
+                                        spec.sweep_where[keys::sweep::max_requeues.name]);
   const std::string store = sweep_value(keys::sweep::store).get<std::string>();
   spec.store = store.empty() ? fs::path("results") / (spec.name + ".h5") : fs::path(store);
 
@@ -363,6 +404,20 @@ SweepSpec build_spec(Loaded loaded, const fs::path& file, const std::vector<std:
       spec.products.push_back(std::move(product));
     }
   }
+  // Counted before anything is expanded: a grid of 10^6 points is refused at
+  // once instead of being built in memory.
+  double trials = 0;
+  for (const auto& product : spec.products) {
+    double points = 1;
+    for (const auto& axis : product) points *= static_cast<double>(axis.values.size());
+    trials += points * static_cast<double>(spec.seeds.size());
+  }
+  if (trials > static_cast<double>(kMaxTrials))
+    throw Error(
+        fmt::format("the grid makes {:.0f} trials (seeds × points), more than the {} a sweep may have",
+                    trials, kMaxTrials),
+        layer.has_grid ? layer.grid_where : spec.sweep_where[keys::sweep::seeds.name],
+        "split the grid into several sweeps, or pin axes with --set");
   return spec;
 }
 

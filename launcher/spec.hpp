@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -59,6 +60,10 @@ struct SweepSpec {
   // spec has no [[grid.union]]). Keys pinned by --set are not axes.
   std::vector<Product> products;
 };
+
+// The most trials a sweep may have (seeds × grid points, counted before
+// equal points collapse); a bigger grid is refused before it is expanded.
+inline constexpr std::size_t kMaxTrials = 100'000;
 
 // Loads `file`, the presets it extends, and the --set overrides
 // ("key=value", the value in TOML syntax; a string value may be unquoted).

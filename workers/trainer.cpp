@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/checked_cast.hpp"
 #include "common/error.hpp"
 #include "common/fault.hpp"
 #include "common/log.hpp"
@@ -79,7 +80,8 @@ class TrialRun {
         params_(trial_.params_json, trial_.id),
         comm_(Comm::from_fortran(context.group_comm_f)),
         device_(device_from(params_, context.local_rank)),
-        epochs_(static_cast<std::int32_t>(params_.get(keys::train::epochs))),
+        epochs_(
+            checked_cast<std::int32_t>(params_.get(keys::train::epochs), params_.where(keys::train::epochs))),
         eval_every_(params_.get(keys::eval::every)),
         base_lr_(params_.get(keys::train::lr)),
         clip_grad_(params_.get(keys::train::clip_grad)),
@@ -105,7 +107,9 @@ class TrialRun {
                                               .momentum(params_.get(keys::train::momentum))
                                               .weight_decay(params_.get(keys::train::weight_decay)));
     loader_.emplace(dataset_, text_.tokenizer, params_, comm_.rank(), comm_.size(), seed());
-    checkpoints_.emplace(context.checkpoint_dir, static_cast<int>(params_.get(keys::train::checkpoint_keep)));
+    checkpoints_.emplace(context.checkpoint_dir,
+                         checked_cast<int>(params_.get(keys::train::checkpoint_keep),
+                                           params_.where(keys::train::checkpoint_keep)));
   }
 
   TrialResult run() {

@@ -1,6 +1,7 @@
 // Spec loading and validation: the shipped sweeps load, every broken spec of
 // tests/bad_specs/ gives the message it names, --set is typed, presets
 // chain, and the schema matches sweeps/README.md.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -47,6 +48,19 @@ void in_dir(const fs::path& dir, F&& body) {
   fs::current_path(before);
 }
 
+std::string unescape(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && std::string("nrt").find(text[i + 1]) != std::string::npos) {
+      out += text[i + 1] == 'n' ? '\n' : text[i + 1] == 'r' ? '\r' : '\t';
+      ++i;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 std::vector<fs::path> bad_specs() {
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(kSource / "tests/bad_specs"))
@@ -62,7 +76,8 @@ TEST(BadSpecs, CorpusIsLarge) { EXPECT_GE(bad_specs().size(), 25u); }
 class BadSpec : public testing::TestWithParam<fs::path> {};
 
 // Each file starts with "# expect: <first line of the error>" and
-// "# hint: <hint>" (empty for none), and may give "# set: key=value".
+// "# hint: <hint>" (empty for none), and may give "# set: key=value" (where
+// \n, \r and \t stand for a line break, a carriage return and a tab).
 TEST_P(BadSpec, GivesItsMessage) {
   const fs::path dir = kSource / "tests/bad_specs";
   std::istringstream text(read(dir / GetParam()));
@@ -71,7 +86,7 @@ TEST_P(BadSpec, GivesItsMessage) {
   while (std::getline(text, line)) {
     if (line.starts_with("# expect: ")) expect = line.substr(10);
     if (line.starts_with("# hint:")) hint = line.size() > 8 ? line.substr(8) : "";
-    if (line.starts_with("# set: ")) sets.push_back(line.substr(7));
+    if (line.starts_with("# set: ")) sets.push_back(unescape(line.substr(7)));
   }
   ASSERT_FALSE(expect.empty()) << GetParam() << " has no '# expect:' line";
   in_dir(dir, [&] {
@@ -219,4 +234,29 @@ TEST(Schema, SuggestsTheNearestKey) {
   EXPECT_EQ(cir::launcher::suggest_key("train.gamma0"), "loss.gamma0");
   EXPECT_EQ(cir::launcher::suggest_key("model.txt.encoder"), "model.text.encoder");
   EXPECT_EQ(cir::launcher::suggest_key("completely.different"), "");
+}
+
+TEST(Spec, OnlyTheDescriptionMayHoldLineBreaksAndTabs) {
+  const auto spec =
+      load_spec_text("[sweep]\nname = \"ok\"\ndescription = \"\"\"two\n\tlines\"\"\"\n", "ok.toml");
+  EXPECT_EQ(spec.description, "two\n\tlines");
+  EXPECT_THROW(load_spec_text("[sweep]\nname = \"ok\"\n[data]\nroot = \"\"\"two\nlines\"\"\"\n", "ok.toml"),
+               Error);
+}
+
+TEST(Spec, AGridAtTheTrialLimitLoadsAndOneTrialMoreIsRefused) {
+  // 10 × 10 × 10 × 10 points × 10 seeds = the limit; an eleventh seed is over it.
+  std::string grid = "[grid]\n";
+  for (const char* key : {"loss.w1", "loss.w2", "loss.gamma0", "train.lr"})
+    grid += fmt::format("\"{}\" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n", key);
+  const std::string ten = "[sweep]\nname = \"big\"\nseeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n";
+  const std::string eleven = "[sweep]\nname = \"big\"\nseeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n";
+  EXPECT_NO_THROW(load_spec_text(ten + grid, "big.toml"));
+  try {
+    load_spec_text(eleven + grid, "big.toml");
+    FAIL() << "a grid over the limit loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the grid makes 110000 trials"), std::string::npos) << e.what();
+    EXPECT_EQ(e.where().line, 4);
+  }
 }
