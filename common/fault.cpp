@@ -21,8 +21,8 @@ namespace cir {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> kPoints = {"checkpoint.write", "store.commit", "train.step",
-                                                     "eval.split"};
+constexpr std::array<std::string_view, 5> kPoints = {"checkpoint.write", "store.commit", "store.append",
+                                                     "train.step", "eval.split"};
 
 enum class Action { kill, hold };
 

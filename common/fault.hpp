@@ -16,7 +16,9 @@
 //   train.step        a trainer rank has its next batch, before it asks
 //                     whether to stop and trains on it;
 //   eval.split        an evaluation has encoded a split's gallery and
-//                     queries, before it ranks them.
+//                     queries, before it ranks them;
+//   store.append      a commit's frame is written to <store>.journal, not
+//                     yet fsynced.
 // Each process counts its own arrivals. Without CIR_FAULT a point costs a
 // load and a compare.
 #pragma once

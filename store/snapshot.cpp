@@ -14,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "store/hdf5.hpp"
+#include "store/journal.hpp"
 
 namespace cir::store {
 
@@ -134,6 +135,7 @@ void write_header(hid_t file, const Snapshot& snapshot) {
   h5::write_attribute(file, "requeues_timeout", header.requeues_timeout);
   h5::write_attribute(file, "requeues_preemption", header.requeues_preemption);
   h5::write_attribute(file, "runs_json", header.runs_json);
+  h5::write_attribute(file, "journal_generation", snapshot.generation);
 }
 
 void write_trials(hid_t file, const std::vector<TrialRow>& trials) {
@@ -569,6 +571,7 @@ Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with
     header.requeues_timeout = h5::read_int_attribute(file, "requeues_timeout").value_or(0);
     header.requeues_preemption = h5::read_int_attribute(file, "requeues_preemption").value_or(0);
     header.runs_json = h5::read_string_attribute(file, "runs_json").value_or("[]");
+    snapshot.generation = h5::read_int_attribute(file, "journal_generation").value_or(0);
     snapshot.trials = read_trials(file, path);
     h5::Handle epochs = epoch_type();
     snapshot.epochs = read_table<EpochRow>(file, "epochs", epochs, kEpochChunkRows, with_chunks);
@@ -581,14 +584,13 @@ Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with
   return snapshot;
 }
 
-Snapshot read_store(const std::string& path, bool with_chunks) {
-  std::error_code error;
-  if (std::filesystem::is_directory(path, error)) {
-    throw Error("this is a folder, not a store", Where{.file = path},
-                "give the path of a results/<sweep>.h5 file", ExitCode::usage);
-  }
+namespace {
+
+// The whole file at `path`; nullopt when it does not exist.
+std::optional<std::vector<char>> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
+    if (errno == ENOENT) return std::nullopt;
     throw Error("cannot open the store: " + std::string(std::strerror(errno)), Where{.file = path},
                 "check the path; cir-sweep writes results/<sweep>.h5", ExitCode::usage);
   }
@@ -600,7 +602,31 @@ Snapshot read_store(const std::string& path, bool with_chunks) {
     throw Error("cannot read the store: " + std::string(std::strerror(errno)), Where{.file = path}, {},
                 ExitCode::store_refused);
   }
-  return read_image(bytes, path, with_chunks);
+  return bytes;
+}
+
+}  // namespace
+
+Snapshot read_store(const std::string& path, bool with_chunks) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    throw Error("this is a folder, not a store", Where{.file = path},
+                "give the path of a results/<sweep>.h5 file", ExitCode::usage);
+  }
+  // A writer that replaces the snapshot between the two reads gives a
+  // journal of a later generation; the next pair of reads sees them match.
+  for (;;) {
+    std::optional<std::vector<char>> bytes = read_bytes(path);
+    if (!bytes) {
+      throw Error("cannot open the store: " + std::string(std::strerror(ENOENT)), Where{.file = path},
+                  "check the path; cir-sweep writes results/<sweep>.h5", ExitCode::usage);
+    }
+    Snapshot snapshot = read_image(*bytes, path, with_chunks);
+    const std::string journal = journal_path(path);
+    const std::optional<std::vector<char>> journal_bytes = read_bytes(journal);
+    if (!journal_bytes || apply_journal(*journal_bytes, journal, snapshot) != JournalFit::newer)
+      return snapshot;
+  }
 }
 
 }  // namespace cir::store

@@ -119,6 +119,11 @@ std::vector<ParamColumn> param_columns(const std::vector<TrialRow>& trials);
 
 struct Snapshot {
   std::int64_t version = kFormatVersion;
+  // Which journal extends this snapshot (store/journal.hpp); the root
+  // attribute journal_generation.
+  std::int64_t generation = 0;
+  // How many journal frames read_store() applied on top of the file.
+  std::size_t journal_frames = 0;
   SweepHeader header;
   std::vector<TrialRow> trials;
   // param_columns(trials), kept between commits; whoever changes the trials'
@@ -142,7 +147,9 @@ void write_snapshot(Snapshot& snapshot, const std::string& path);
 Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with_chunks = false);
 
 // Reads the file at `path` in one go (one open, so one snapshot even while a
-// writer renames a new one over it) and parses it.
+// writer renames a new one over it), parses it and applies the frames of
+// <path>.journal that extend it; reads both again when the journal belongs
+// to a snapshot written after the file was read.
 Snapshot read_store(const std::string& path, bool with_chunks = false);
 
 }  // namespace cir::store

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "common/file_io.hpp"
 #include "common/log.hpp"
 #include "store/hdf5.hpp"
+#include "store/journal.hpp"
 #include "store/lock_file.hpp"
 #include "store/snapshot.hpp"
 #include "store/spec_diff.hpp"
@@ -49,12 +51,34 @@ bool remove_rows(Table<Row>& table, std::size_t chunk_rows, Drop drop) {
 
 }  // namespace
 
+// A commit appends a journal frame (store/journal.hpp) unless a full
+// snapshot is due: after a change the journal cannot express (new or
+// reordered trials, dropped rows, header fields), at the first write after
+// opening, when the journal has grown to a quarter of the snapshot (so each
+// appended byte costs a bounded share of a rewrite), and when the last
+// snapshot is older than kSnapshotEvery times what it took to write, and
+// at least kSnapshotGap (so HDF5 tools, which read the snapshot alone,
+// trail the store by little, at about 1/kSnapshotEvery of the writer's time).
+constexpr std::uintmax_t kMinCompactBytes = 64 << 10;
+constexpr int kSnapshotEvery = 20;
+constexpr std::chrono::seconds kSnapshotGap{2};
+
 struct Writer::Impl {
   fs::path path;
   LockFile lock;
   Snapshot snapshot;
   std::unordered_map<std::string, std::size_t> by_id;
   bool dirty = false;
+  // What the file (snapshot + journal) already holds: the rows before these
+  // counts, and every trial row but `changed`.
+  std::size_t epochs_written = 0, recalls_written = 0;
+  std::set<std::string> changed;
+  bool full_write_due = true;
+  UniqueFd journal;  // open for appending while full_write_due is false
+  std::uintmax_t snapshot_bytes = 0, journal_bytes = 0;
+  std::size_t journal_frames = 0;  // frames the current journal holds
+  Clock::time_point snapshot_written;
+  Clock::duration snapshot_took{};
   // Set by a forced open of a store written for another spec: the next
   // add_trials() drops the stored trials it does not name.
   bool prune_on_add = false;
@@ -63,11 +87,13 @@ struct Writer::Impl {
   Impl(fs::path p, LockFile l) : path(std::move(p)), lock(std::move(l)) {}
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
-  // Writes what is pending (also when a Writer is moved over), then lets the
-  // lock go.
+  // Writes what is pending (also when a Writer is moved over) and folds the
+  // journal into a full snapshot, so that a store at rest is one HDF5 file
+  // for every reader; then lets the lock go.
   ~Impl() {
-    if (!dirty) return;
+    if (!dirty && journal_frames == 0) return;
     try {
+      full_write_due = true;
       write();
     } catch (const std::exception& error) {
       log::error("the last changes to the store were not written: {}", error.what());
@@ -97,29 +123,80 @@ struct Writer::Impl {
     };
     const bool epochs = remove_rows(snapshot.epochs, kEpochChunkRows, matches);
     const bool recalls = remove_rows(snapshot.recalls, kRecallChunkRows, matches);
+    if (epochs || recalls) full_write_due = true;
     return epochs || recalls;
   }
 
-  // Writes the snapshot as <path>.tmp and replaces the store with it
-  // durably (common/file_io.hpp). A failure refuses the store (exit 3).
+  // Writes the pending changes: a journal frame, or a full snapshot when one
+  // is due. A failure refuses the store (exit 3).
   void write() {
     snapshot.header.updated = unix_now();
+    const bool compact = journal_bytes > std::max(kMinCompactBytes, snapshot_bytes / 4) ||
+                         Clock::now() - snapshot_written >=
+                             std::max<Clock::duration>(kSnapshotGap, kSnapshotEvery * snapshot_took);
     try {
-      replace_file_with(path, path.string() + ".tmp", [this](const fs::path& tmp) {
-        try {
-          write_snapshot(snapshot, tmp.string());
-        } catch (const h5::Failure& failure) {
-          throw Error(std::string("cannot write the store: ") + failure.what(), Where{.file = tmp.string()},
-                      "check free space and permissions of the results folder", ExitCode::store_refused);
-        }
-        fault_point("store.commit");
-      });
+      if (full_write_due || compact) {
+        full_write_due = true;
+        write_full();
+      } else {
+        append_frame();
+      }
     } catch (const Error& error) {
       if (error.sys_errno() == 0) throw;
       throw Error(error.message(), error.where(), error.hint(), ExitCode::store_refused, error.sys_errno());
     }
+    epochs_written = snapshot.epochs.rows.size();
+    recalls_written = snapshot.recalls.rows.size();
+    changed.clear();
     dirty = false;
     last_write = Clock::now();
+  }
+
+  // Writes the snapshot, of the next generation, as <path>.tmp and replaces
+  // the store with it durably (common/file_io.hpp), then replaces the
+  // journal by an empty one of that generation. A kill between the two
+  // leaves a journal of the older generation, which readers ignore: the new
+  // snapshot holds its frames.
+  void write_full() {
+    const Clock::time_point start = Clock::now();
+    journal = UniqueFd();
+    ++snapshot.generation;
+    replace_file_with(path, path.string() + ".tmp", [this](const fs::path& tmp) {
+      try {
+        write_snapshot(snapshot, tmp.string());
+      } catch (const h5::Failure& failure) {
+        throw Error(std::string("cannot write the store: ") + failure.what(), Where{.file = tmp.string()},
+                    "check free space and permissions of the results folder", ExitCode::store_refused);
+      }
+      fault_point("store.commit");
+    });
+    snapshot_bytes = fs::file_size(path);
+    const fs::path journal_file = journal_path(path.string());
+    const std::string header = journal_header(snapshot.generation);
+    replace_file(journal_file, {header});
+    journal = open_file(journal_file, O_WRONLY | O_APPEND);
+    journal_bytes = header.size();
+    journal_frames = 0;
+    full_write_due = false;
+    snapshot_written = Clock::now();
+    snapshot_took = snapshot_written - start;
+  }
+
+  // Appends the changes since the last write as one frame and fsyncs it. A
+  // failure may leave part of a frame, which readers stop at, so the next
+  // write is a full snapshot, after which the journal starts anew.
+  void append_frame() {
+    std::vector<const TrialRow*> rows;
+    for (const std::string& id : changed) rows.push_back(&trial(id));
+    const std::string frame = journal_frame(snapshot.header.updated, rows, snapshot.epochs.rows,
+                                            epochs_written, snapshot.recalls.rows, recalls_written);
+    full_write_due = true;
+    write_all(journal, frame);
+    fault_point("store.append");
+    sync_file(journal);
+    full_write_due = false;
+    journal_bytes += frame.size();
+    ++journal_frames;
   }
 };
 
@@ -141,6 +218,7 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
   auto impl = std::make_unique<Impl>(path, LockFile::acquire(path.string()));
   std::error_code ignored;
   fs::remove(path.string() + ".tmp", ignored);
+  fs::remove(journal_path(path.string()) + ".tmp", ignored);
   Snapshot& snapshot = impl->snapshot;
   if (!fs::exists(path)) {
     snapshot.header = header;
@@ -149,6 +227,7 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
     return Writer(std::move(impl));
   }
   snapshot = read_store(path.string(), true);
+  impl->journal_frames = snapshot.journal_frames;
   if (snapshot.header.spec_digest != header.spec_digest) {
     const std::vector<std::string> differences =
         spec_differences(snapshot.header.spec_text, header.spec_text);
@@ -194,6 +273,7 @@ std::int64_t Writer::count_requeue(bool timeout) {
   std::int64_t& count = timeout ? header.requeues_timeout : header.requeues_preemption;
   ++count;
   impl_->dirty = true;
+  impl_->full_write_due = true;
   return count;
 }
 
@@ -204,6 +284,7 @@ void Writer::add_run(const std::string& run_json) {
   list.push_back(nlohmann::json::parse(run_json));
   runs = list.dump();
   impl_->dirty = true;
+  impl_->full_write_due = true;
 }
 
 void Writer::add_trials(const std::vector<TrialSpec>& trials) {
@@ -249,6 +330,7 @@ void Writer::add_trials(const std::vector<TrialSpec>& trials) {
       impl.dirty = true;
     }
   }
+  if (impl.dirty) impl.full_write_due = true;
   impl.snapshot.params.reset();
   std::stable_sort(impl.snapshot.trials.begin(), impl.snapshot.trials.end(),
                    [](const TrialRow& a, const TrialRow& b) { return a.spec.index < b.spec.index; });
@@ -279,6 +361,7 @@ void Writer::set_status(const std::string& trial_id, TrialStatus status, const s
       row.error.clear();
       break;
   }
+  impl_->changed.insert(trial_id);
   impl_->dirty = true;
 }
 
@@ -286,6 +369,7 @@ void Writer::set_notes(const std::string& trial_id, const std::string& notes_jso
   TrialRow& row = impl_->trial(trial_id);
   if (row.notes_json == notes_json) return;
   row.notes_json = notes_json;
+  impl_->changed.insert(trial_id);
   impl_->dirty = true;
 }
 
@@ -310,6 +394,7 @@ void Writer::append_epoch(const EpochRecord& record) {
   impl.snapshot.epochs.rows.push_back(epoch_row(record));
   for (const RecallRow& recall : recall_rows(record)) impl.snapshot.recalls.rows.push_back(recall);
   row.epochs_done = record.epoch + 1;
+  impl.changed.insert(record.trial_id);
   impl.dirty = true;
 }
 
@@ -317,7 +402,10 @@ void Writer::truncate(const std::string& trial_id, std::int32_t epoch) {
   TrialRow& row = impl_->trial(trial_id);
   const bool dropped = impl_->drop_rows(trial_id, [epoch](std::int32_t e) { return e >= epoch; });
   const std::int32_t done = std::max(0, std::min(row.epochs_done, epoch));
-  if (dropped || done != row.epochs_done) impl_->dirty = true;
+  if (dropped || done != row.epochs_done) {
+    impl_->changed.insert(trial_id);
+    impl_->dirty = true;
+  }
   row.epochs_done = done;
 }
 

@@ -183,17 +183,32 @@ TEST(TrainerChaos, SweepKilledInCheckpointWritesStoreCommitsAndAtRandomRerunsToT
 
   const Sweep killed = tiny_sweep("chaos-killed", kSweepTable);
 
-  // Inside a store commit: the third snapshot of the first run (the first
-  // creates the store, the second adds the trials, the third, a second later,
-  // marks them running and adds their first epochs).
-  int code = run_into_fault(killed, "store.commit:3", "commit.log");
-  std::string log = read_log(killed, "commit.log");
+  // Inside a store commit, as it appends to the journal: the first append of
+  // the first run (commits within two seconds of the last snapshot append;
+  // the first is among the first epochs), whose frame is written, not yet
+  // fsynced.
+  int code = run_into_fault(killed, "store.append:1", "append.log");
+  std::string log = read_log(killed, "append.log");
   ASSERT_EQ(code, 128 + SIGKILL) << log;
-  ASSERT_NE(log.find("kills itself at store.commit (arrival 3)"), std::string::npos) << log;
-  EXPECT_TRUE(fs::exists(killed.store().string() + ".tmp")) << "the kill did not land inside a commit";
+  ASSERT_NE(log.find("kills itself at store.append (arrival 1)"), std::string::npos) << log;
+  EXPECT_GT(fs::file_size(killed.store().string() + ".journal"), 32u)
+      << "the kill did not land inside a commit";
   // The killed writer's lock file stays behind, naming a dead process; the
   // next run takes the lock all the same (it exits 3 if it cannot).
-  const pid_t owner = lock_owner(killed);
+  pid_t owner = lock_owner(killed);
+  ASSERT_GT(owner, 0) << "no lock file left behind by the killed writer";
+  EXPECT_FALSE(alive(owner)) << "the lock's owner " << owner << " is alive";
+  expect_prefix_of(killed, expected, "store.append");
+
+  // Inside a store commit, as it writes a full snapshot: the first commit of
+  // the rerun (a writer's first write after opening is a snapshot), which
+  // marks the trials running again.
+  code = run_into_fault(killed, "store.commit:1", "commit.log");
+  log = read_log(killed, "commit.log");
+  ASSERT_EQ(code, 128 + SIGKILL) << log;
+  ASSERT_NE(log.find("kills itself at store.commit (arrival 1)"), std::string::npos) << log;
+  EXPECT_TRUE(fs::exists(killed.store().string() + ".tmp")) << "the kill did not land inside a commit";
+  owner = lock_owner(killed);
   ASSERT_GT(owner, 0) << "no lock file left behind by the killed writer";
   EXPECT_FALSE(alive(owner)) << "the lock's owner " << owner << " is alive";
   expect_prefix_of(killed, expected, "store.commit");
