@@ -14,6 +14,7 @@
 #include "common/checked_cast.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/mpi.hpp"
 #include "common/params.hpp"
 #include "common/signals.hpp"
 #include "launcher/protocol.hpp"
@@ -112,7 +113,8 @@ CoordinatorSummary Coordinator::run() {
     int found = 0;
     MPI_Message message;
     MPI_Status status;
-    MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, inbox_, &found, &message, &status);
+    mpi::check(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, inbox_, &found, &message, &status), "MPI_Improbe",
+               inbox_);
     if (!found) {
       notice_stop();
       writer_.commit();
@@ -120,9 +122,9 @@ CoordinatorSummary Coordinator::run() {
       continue;
     }
     int count = 0;
-    MPI_Get_count(&status, MPI_CHAR, &count);
+    mpi::check(MPI_Get_count(&status, MPI_CHAR, &count), "MPI_Get_count", inbox_);
     std::string text(static_cast<std::size_t>(count), '\0');
-    MPI_Mrecv(text.data(), count, MPI_CHAR, &message, MPI_STATUS_IGNORE);
+    mpi::check(MPI_Mrecv(text.data(), count, MPI_CHAR, &message, MPI_STATUS_IGNORE), "MPI_Mrecv", inbox_);
     handle(status.MPI_SOURCE, status.MPI_TAG, text);
   }
   writer_.flush();
@@ -183,7 +185,7 @@ void Coordinator::on_request(int source, int group) {
   std::optional<Work> work;
   if (!stopping_) work = queue_.pop();
   if (!work) {
-    MPI_Send(nullptr, 0, MPI_CHAR, source, kNoMoreWork, outbox_);
+    mpi::check(MPI_Send(nullptr, 0, MPI_CHAR, source, kNoMoreWork, outbox_), "MPI_Send", outbox_);
     ++released_groups_;
     return;
   }
@@ -192,7 +194,9 @@ void Coordinator::on_request(int source, int group) {
   // handles the group's records only after this).
   const std::string assignment = encode(
       AssignMessage{.trial = static_cast<std::int64_t>(work->trial), .resume_from = work->resume_from});
-  MPI_Send(assignment.data(), static_cast<int>(assignment.size()), MPI_CHAR, source, kAssign, outbox_);
+  mpi::check(
+      MPI_Send(assignment.data(), static_cast<int>(assignment.size()), MPI_CHAR, source, kAssign, outbox_),
+      "MPI_Send", outbox_);
   running_[work->trial] =
       Running{.started = steady_seconds(),
               .first_epoch = work->resume_from,
@@ -219,7 +223,8 @@ void Coordinator::on_record(int source, const std::string& text) {
   const auto record = decode<EpochRecord>(text);
   writer_.append_epoch(record);
   const std::string ack = encode(AckMessage{.trial_id = record.trial_id, .epoch = record.epoch});
-  MPI_Send(ack.data(), static_cast<int>(ack.size()), MPI_CHAR, source, kAck, outbox_);
+  mpi::check(MPI_Send(ack.data(), static_cast<int>(ack.size()), MPI_CHAR, source, kAck, outbox_), "MPI_Send",
+             outbox_);
   writer_.commit();
   const std::size_t index = index_of_.at(record.trial_id);
   const TrialSpec& trial = trials_[index];

@@ -1,7 +1,11 @@
 #include "launcher/groups.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
+
+#include "common/mpi.hpp"
 
 namespace cir::launcher {
 
@@ -38,26 +42,29 @@ std::vector<int> assign_groups(const std::vector<int>& node_of_rank, int ranks_p
 
 GroupLayout make_groups(MPI_Comm world, int ranks_per_trial) {
   int rank = 0, size = 0;
-  MPI_Comm_rank(world, &rank);
-  MPI_Comm_size(world, &size);
+  mpi::check(MPI_Comm_rank(world, &rank), "MPI_Comm_rank", world);
+  mpi::check(MPI_Comm_size(world, &size), "MPI_Comm_size", world);
   GroupLayout layout;
-  MPI_Comm node = MPI_COMM_NULL;
-  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
-  MPI_Comm_rank(node, &layout.local_rank);
-  MPI_Comm_size(node, &layout.local_size);
+  MPI_Comm split = MPI_COMM_NULL;
+  mpi::check(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &split),
+             "MPI_Comm_split_type", world);
+  const OwnedComm node(split);
+  mpi::adopt(node.get(), "node");
+  mpi::check(MPI_Comm_rank(node.get(), &layout.local_rank), "MPI_Comm_rank", node.get());
+  mpi::check(MPI_Comm_size(node.get(), &layout.local_size), "MPI_Comm_size", node.get());
   // A node is named by the world rank of its first rank.
   int node_name = rank;
-  MPI_Bcast(&node_name, 1, MPI_INT, 0, node);
-  MPI_Comm_free(&node);
+  mpi::check(MPI_Bcast(&node_name, 1, MPI_INT, 0, node.get()), "MPI_Bcast", node.get());
   std::vector<int> nodes(static_cast<std::size_t>(size));
-  MPI_Allgather(&node_name, 1, MPI_INT, nodes.data(), 1, MPI_INT, world);
+  mpi::check(MPI_Allgather(&node_name, 1, MPI_INT, nodes.data(), 1, MPI_INT, world), "MPI_Allgather", world);
 
   char host[MPI_MAX_PROCESSOR_NAME] = {};
   int length = 0;
-  MPI_Get_processor_name(host, &length);
+  mpi::check(MPI_Get_processor_name(host, &length), "MPI_Get_processor_name", world);
   std::vector<char> hosts(static_cast<std::size_t>(size) * MPI_MAX_PROCESSOR_NAME);
-  MPI_Allgather(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
-                world);
+  mpi::check(MPI_Allgather(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, hosts.data(), MPI_MAX_PROCESSOR_NAME,
+                           MPI_CHAR, world),
+             "MPI_Allgather", world);
   for (int r = 0; r < size; ++r)
     layout.host_of_rank.emplace_back(hosts.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME);
 
@@ -65,11 +72,13 @@ GroupLayout make_groups(MPI_Comm world, int ranks_per_trial) {
   layout.group = layout.group_of_rank[static_cast<std::size_t>(rank)];
   for (int g : layout.group_of_rank) layout.groups = std::max(layout.groups, g + 1);
   MPI_Comm group = MPI_COMM_NULL;
-  MPI_Comm_split(world, layout.group < 0 ? MPI_UNDEFINED : layout.group, rank, &group);
+  mpi::check(MPI_Comm_split(world, layout.group < 0 ? MPI_UNDEFINED : layout.group, rank, &group),
+             "MPI_Comm_split", world);
   layout.comm = OwnedComm(group);
   if (group != MPI_COMM_NULL) {
-    MPI_Comm_rank(group, &layout.group_rank);
-    MPI_Comm_size(group, &layout.group_size);
+    mpi::adopt(group, fmt::format("group {}", layout.group));
+    mpi::check(MPI_Comm_rank(group, &layout.group_rank), "MPI_Comm_rank", group);
+    mpi::check(MPI_Comm_size(group, &layout.group_size), "MPI_Comm_size", group);
   }
   return layout;
 }

@@ -31,7 +31,9 @@ struct GroupLayout {
 };
 
 // Splits `world` (collective). Nodes, and the ranks' local rank and size on
-// theirs, come from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED).
+// theirs, come from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED). The node and
+// group communicators follow cir's MPI error policy (common/mpi.hpp); the
+// group's is named "group G".
 GroupLayout make_groups(MPI_Comm world, int ranks_per_trial);
 
 // The hosts of each group's ranks, in group rank order.

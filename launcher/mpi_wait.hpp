@@ -1,6 +1,7 @@
 // Waiting on MPI without spinning a core: Open MPI's blocking calls poll,
 // and the cores belong to data loading and training. These test a request
-// and sleep briefly between tests.
+// and sleep briefly between tests. Every MPI call is checked
+// (common/mpi.hpp): a failure throws cir::Error.
 #pragma once
 
 #include <mpi.h>
@@ -9,8 +10,8 @@
 
 namespace cir::launcher {
 
-// Waits for `request` (MPI_Test + a short sleep).
-void wait_politely(MPI_Request& request, MPI_Status* status = MPI_STATUS_IGNORE);
+// Waits for `request`, started on `comm` (MPI_Test + a short sleep).
+void wait_politely(MPI_Request& request, MPI_Comm comm, MPI_Status* status = MPI_STATUS_IGNORE);
 
 // Receives one text with `tag` (or any tag) from `source` on `comm`,
 // politely; `*tag_out` gets the tag when given.

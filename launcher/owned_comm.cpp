@@ -2,12 +2,16 @@
 
 #include <utility>
 
+#include "common/mpi.hpp"
+
 namespace cir::launcher {
 
-OwnedComm OwnedComm::dup(MPI_Comm comm) {
+OwnedComm OwnedComm::dup(MPI_Comm comm, const std::string& name) {
   MPI_Comm copy = MPI_COMM_NULL;
-  MPI_Comm_dup(comm, &copy);
-  return OwnedComm(copy);
+  mpi::check(MPI_Comm_dup(comm, &copy), "MPI_Comm_dup", comm);
+  OwnedComm owned(copy);
+  mpi::adopt(copy, name);
+  return owned;
 }
 
 OwnedComm& OwnedComm::operator=(OwnedComm&& other) noexcept {

@@ -3,9 +3,13 @@
 // return or an exception between creating and freeing leaks nothing. It is
 // move-only: a moved-from OwnedComm holds MPI_COMM_NULL. Freeing is skipped
 // for MPI_COMM_NULL and once MPI is finalised (MPI_Finalize released it).
+// Communicators follow cir's MPI error policy (common/mpi.hpp): dup() adopts
+// its copy under the name it is given.
 #pragma once
 
 #include <mpi.h>
+
+#include <string>
 
 namespace cir::launcher {
 
@@ -14,8 +18,9 @@ class OwnedComm {
   OwnedComm() = default;
   // Takes ownership of `comm` (MPI_COMM_NULL is allowed: nothing to free).
   explicit OwnedComm(MPI_Comm comm) : comm_(comm) {}
-  // A duplicate of `comm` (MPI_Comm_dup: collective over `comm`).
-  static OwnedComm dup(MPI_Comm comm);
+  // A duplicate of `comm` named `name` (MPI_Comm_dup: collective over
+  // `comm`; throws cir::Error when it fails).
+  static OwnedComm dup(MPI_Comm comm, const std::string& name);
 
   ~OwnedComm() { free(); }
   OwnedComm(OwnedComm&& other) noexcept : comm_(other.comm_) { other.comm_ = MPI_COMM_NULL; }

@@ -15,6 +15,7 @@
 #include "common/file_io.hpp"
 #include "common/keys.hpp"
 #include "common/log.hpp"
+#include "common/mpi.hpp"
 #include "common/signals.hpp"
 #include "launcher/coordinator.hpp"
 #include "launcher/expand.hpp"
@@ -153,7 +154,10 @@ TrialResult agree(const TrialResult& mine, const GroupLayout& layout) {
   struct {
     int code, rank;
   } local{outcome_code(mine.outcome), layout.group_rank}, worst{};
-  MPI_Allreduce(&local, &worst, 1, MPI_2INT, MPI_MAXLOC, layout.comm.get());
+  MPI_Request request = MPI_REQUEST_NULL;
+  mpi::check(MPI_Iallreduce(&local, &worst, 1, MPI_2INT, MPI_MAXLOC, layout.comm.get(), &request),
+             "MPI_Iallreduce", layout.comm.get());
+  wait_politely(request, layout.comm.get());
   std::string text = encode(mine);
   broadcast_text(layout.comm.get(), worst.rank, text);
   TrialResult result = decode<TrialResult>(text);
@@ -206,7 +210,8 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
       int local = stop_signalled() ? 1 : 0;
       if (layout.group_size == 1) return local != 0;
       int any = 0;
-      MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, layout.comm.get());
+      mpi::check(MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, layout.comm.get()), "MPI_Allreduce",
+                 layout.comm.get());
       return any != 0;
     };
 
@@ -245,7 +250,9 @@ int finalize_mpi(int rank, int code) {
 }
 
 // Ends the job on every rank after `e`: once the groups and the coordinator
-// run, the other ranks would wait forever for a rank that stopped.
+// run, the other ranks would wait forever for a rank that stopped. An MPI
+// error (common/mpi.hpp) ends it with 75: every committed epoch is in the
+// store, and a rerun resumes.
 void abort_world(const std::string& who, const std::exception& e) {
   log::error("{}: {}", who, e.what());
   const auto* error = dynamic_cast<const Error*>(&e);
@@ -260,8 +267,8 @@ void abort_world(const std::string& who, const std::exception& e) {
 int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& writer,
                     const RunnerFactory& factory, Progress progress) {
   int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  mpi::check(MPI_Comm_rank(MPI_COMM_WORLD, &rank), "MPI_Comm_rank");
+  mpi::check(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size");
   const GroupLayout layout = make_groups(MPI_COMM_WORLD, setup.ranks_per_trial);
   if (rank == 0) {
     const int idle =
@@ -269,8 +276,8 @@ int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& wri
     log::info("{} rank(s): {} group(s) of {}{}", size, layout.groups, setup.ranks_per_trial,
               idle > 0 ? fmt::format(", {} idle (not enough for another group)", idle) : "");
   }
-  const OwnedComm inbox = OwnedComm::dup(MPI_COMM_WORLD);
-  const OwnedComm outbox = OwnedComm::dup(MPI_COMM_WORLD);
+  const OwnedComm inbox = OwnedComm::dup(MPI_COMM_WORLD, "inbox");
+  const OwnedComm outbox = OwnedComm::dup(MPI_COMM_WORLD, "outbox");
 
   std::optional<CoordinatorSummary> summary;
   std::jthread coordinator;
@@ -321,8 +328,13 @@ int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
   int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  try {
+    mpi::adopt(MPI_COMM_WORLD, "world");
+    mpi::check(MPI_Comm_rank(MPI_COMM_WORLD, &rank), "MPI_Comm_rank");
+    mpi::check(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size");
+  } catch (const Error& e) {
+    abort_world("MPI", e);
+  }
   if (size > 1) log::set_rank(rank);
   if (provided < MPI_THREAD_MULTIPLE) {
     if (rank == 0)
@@ -337,10 +349,15 @@ int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
     setup = prepare(options, size, writer);
     text = encode(setup);
   }
-  broadcast_text(MPI_COMM_WORLD, 0, text);
-  if (rank != 0) setup = decode<SetupMessage>(text);
-  if (setup.code != 0) return finalize_mpi(rank, setup.code);
-  return finalize_mpi(rank, sweep_on_groups(setup, writer, factory, options.progress));
+  try {
+    broadcast_text(MPI_COMM_WORLD, 0, text);
+    if (rank != 0) setup = decode<SetupMessage>(text);
+    if (setup.code != 0) return finalize_mpi(rank, setup.code);
+    return finalize_mpi(rank, sweep_on_groups(setup, writer, factory, options.progress));
+  } catch (const std::exception& e) {
+    abort_world(fmt::format("rank {}", rank), e);
+  }
+  return finalize_mpi(rank, static_cast<int>(ExitCode::preempted));
 }
 
 }  // namespace cir::launcher

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "common/error.hpp"
+#include "common/mpi.hpp"
 #include "workers/mpi_backend.hpp"
 
 namespace cir::workers {
@@ -23,8 +24,8 @@ Comm::Comm(MPI_Comm comm) : comm_(comm), backends_(std::make_shared<Backends>())
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) throw Error("Comm needs MPI, but MPI_Init has not been called");
-  check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank", -1);
-  check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size", rank_);
+  mpi::check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank", comm_);
+  mpi::check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size", comm_);
 }
 
 Comm Comm::from_fortran(int handle) { return Comm(MPI_Comm_f2c(handle)); }
@@ -36,7 +37,7 @@ CommBackend& Comm::backend(torch::Device device) const {
   return *slot;
 }
 
-void Comm::barrier() const { check_mpi(MPI_Barrier(comm_), "MPI_Barrier", rank_); }
+void Comm::barrier() const { mpi::check(MPI_Barrier(comm_), "MPI_Barrier", comm_); }
 
 void Comm::all_reduce_sum_(torch::Tensor& tensor) const { backend(tensor.device()).all_reduce_sum_(tensor); }
 
@@ -58,9 +59,9 @@ std::vector<std::int64_t> Comm::row_counts(const torch::Tensor& local) const {
   mine.resize(3 + 8, -1);
   if (local.dim() > 9) throw Error("cannot gather tensors of more than 9 dimensions", where);
   std::vector<std::int64_t> all(mine.size() * static_cast<std::size_t>(size_));
-  check_mpi(MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_INT64_T, all.data(),
-                          static_cast<int>(mine.size()), MPI_INT64_T, comm_),
-            "MPI_Allgather", rank_);
+  mpi::check(MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_INT64_T, all.data(),
+                           static_cast<int>(mine.size()), MPI_INT64_T, comm_),
+             "MPI_Allgather", comm_);
   std::vector<std::int64_t> counts;
   for (int r = 0; r < size_; ++r) {
     const std::int64_t* theirs = all.data() + static_cast<std::size_t>(r) * mine.size();

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "common/mpi.hpp"
 
 namespace cir::workers {
 
@@ -24,7 +25,7 @@ GradientSync::GradientSync(const Comm& comm, std::vector<torch::Tensor> params, 
   // The backends of the parameters' devices are made here, on this thread,
   // not at the first gradient on an autograd device thread.
   int level = MPI_THREAD_SINGLE;
-  MPI_Query_thread(&level);
+  mpi::check(MPI_Query_thread(&level), "MPI_Query_thread");
   for (const torch::Tensor& p : params_)
     if (comm_.backend(p.device()).sums_call_mpi() && p.is_cuda() && level < MPI_THREAD_SERIALIZED)
       throw Error(

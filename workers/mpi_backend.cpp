@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/mpi.hpp"
 
 namespace cir::workers {
 
@@ -55,30 +56,30 @@ struct HostBuffer {
 
 class MpiPending final : public PendingOp {
  public:
-  MpiPending(HostBuffer buffer, std::vector<MPI_Request> requests, int rank)
-      : buffer_(std::move(buffer)), requests_(std::move(requests)), rank_(rank) {}
+  MpiPending(HostBuffer buffer, std::vector<MPI_Request> requests, MPI_Comm comm)
+      : buffer_(std::move(buffer)), requests_(std::move(requests)), comm_(comm) {}
   ~MpiPending() override {
     if (!done_) MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
   }
   bool test() override {
     if (done_) return true;
     int flag = 0;
-    check_mpi(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &flag, MPI_STATUSES_IGNORE),
-              "MPI_Testall", rank_);
+    mpi::check(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &flag, MPI_STATUSES_IGNORE),
+               "MPI_Testall", comm_);
     return flag != 0;
   }
   void wait() override {
     if (done_) return;
     done_ = true;
-    check_mpi(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE),
-              "MPI_Waitall", rank_);
+    mpi::check(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE),
+               "MPI_Waitall", comm_);
     buffer_.write_back();
   }
 
  private:
   HostBuffer buffer_;
   std::vector<MPI_Request> requests_;
-  int rank_;
+  MPI_Comm comm_;
   bool done_ = false;
 };
 
@@ -91,8 +92,8 @@ class RowType {
     for (std::int64_t d = 1; d < t.dim(); ++d) tail *= t.size(d);
     const std::int64_t bytes = tail * static_cast<std::int64_t>(t.element_size());
     if (bytes > INT_MAX) fail(rank, fmt::format("a tensor row of {} bytes is too large to gather", bytes));
-    check_mpi(MPI_Type_contiguous(static_cast<int>(bytes), MPI_BYTE, &type_), "MPI_Type_contiguous", rank);
-    check_mpi(MPI_Type_commit(&type_), "MPI_Type_commit", rank);
+    mpi::check(MPI_Type_contiguous(static_cast<int>(bytes), MPI_BYTE, &type_), "MPI_Type_contiguous");
+    mpi::check(MPI_Type_commit(&type_), "MPI_Type_commit");
   }
   ~RowType() { MPI_Type_free(&type_); }
   RowType(const RowType&) = delete;
@@ -124,16 +125,8 @@ std::int64_t total_rows(const std::vector<std::int64_t>& counts) {
 
 }  // namespace
 
-void check_mpi(int rc, const char* call, int rank) {
-  if (rc == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(rc, text, &length);
-  fail(rank, fmt::format("{} failed: {}", call, std::string(text, static_cast<std::size_t>(length))));
-}
-
 MpiBackend::MpiBackend(MPI_Comm comm) : comm_(comm) {
-  check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank", -1);
+  mpi::check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank", comm_);
 }
 
 void MpiBackend::all_reduce_sum_(torch::Tensor& tensor) {
@@ -143,9 +136,9 @@ void MpiBackend::all_reduce_sum_(torch::Tensor& tensor) {
   const std::int64_t n = buffer.work.numel();
   for (std::int64_t begin = 0; begin < n; begin += kMaxChunk) {
     const auto count = static_cast<int>(std::min(kMaxChunk, n - begin));
-    check_mpi(
+    mpi::check(
         MPI_Allreduce(MPI_IN_PLACE, data + begin * buffer.work.element_size(), count, type, MPI_SUM, comm_),
-        "MPI_Allreduce", rank_);
+        "MPI_Allreduce", comm_);
   }
   buffer.write_back();
 }
@@ -159,12 +152,12 @@ std::unique_ptr<PendingOp> MpiBackend::all_reduce_sum_async(torch::Tensor& tenso
   for (std::int64_t begin = 0; begin < n; begin += kMaxChunk) {
     const auto count = static_cast<int>(std::min(kMaxChunk, n - begin));
     MPI_Request request = MPI_REQUEST_NULL;
-    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, data + begin * buffer.work.element_size(), count, type, MPI_SUM,
-                             comm_, &request),
-              "MPI_Iallreduce", rank_);
+    mpi::check(MPI_Iallreduce(MPI_IN_PLACE, data + begin * buffer.work.element_size(), count, type, MPI_SUM,
+                              comm_, &request),
+               "MPI_Iallreduce", comm_);
     requests.push_back(request);
   }
-  return std::make_unique<MpiPending>(std::move(buffer), std::move(requests), rank_);
+  return std::make_unique<MpiPending>(std::move(buffer), std::move(requests), comm_);
 }
 
 void MpiBackend::broadcast_(torch::Tensor& tensor, int root) {
@@ -173,7 +166,7 @@ void MpiBackend::broadcast_(torch::Tensor& tensor, int root) {
   const std::int64_t bytes = buffer.work.numel() * buffer.work.element_size();
   for (std::int64_t begin = 0; begin < bytes; begin += kMaxChunk) {
     const auto count = static_cast<int>(std::min(kMaxChunk, bytes - begin));
-    check_mpi(MPI_Bcast(data + begin, count, MPI_BYTE, root, comm_), "MPI_Bcast", rank_);
+    mpi::check(MPI_Bcast(data + begin, count, MPI_BYTE, root, comm_), "MPI_Bcast", comm_);
   }
   buffer.write_back();
 }
@@ -184,9 +177,9 @@ torch::Tensor MpiBackend::all_gather(const torch::Tensor& local, const std::vect
   const std::vector<int> int_counts = as_int_counts(counts, rank_);
   const std::vector<int> displs = displacements(int_counts);
   RowType row(work, rank_);
-  check_mpi(MPI_Allgatherv(work.data_ptr(), int_counts[static_cast<std::size_t>(rank_)], row.get(),
-                           out.data_ptr(), int_counts.data(), displs.data(), row.get(), comm_),
-            "MPI_Allgatherv", rank_);
+  mpi::check(MPI_Allgatherv(work.data_ptr(), int_counts[static_cast<std::size_t>(rank_)], row.get(),
+                            out.data_ptr(), int_counts.data(), displs.data(), row.get(), comm_),
+             "MPI_Allgatherv", comm_);
   return out.to(local.device());
 }
 
@@ -198,10 +191,10 @@ torch::Tensor MpiBackend::gather(const torch::Tensor& local, const std::vector<s
   const std::vector<int> int_counts = as_int_counts(counts, rank_);
   const std::vector<int> displs = displacements(int_counts);
   RowType row(work, rank_);
-  check_mpi(MPI_Gatherv(work.data_ptr(), int_counts[static_cast<std::size_t>(rank_)], row.get(),
-                        rank_ == root ? out.data_ptr() : nullptr, int_counts.data(), displs.data(), row.get(),
-                        root, comm_),
-            "MPI_Gatherv", rank_);
+  mpi::check(MPI_Gatherv(work.data_ptr(), int_counts[static_cast<std::size_t>(rank_)], row.get(),
+                         rank_ == root ? out.data_ptr() : nullptr, int_counts.data(), displs.data(),
+                         row.get(), root, comm_),
+             "MPI_Gatherv", comm_);
   return rank_ == root ? out.to(local.device()) : torch::Tensor();
 }
 
@@ -220,9 +213,9 @@ torch::Tensor MpiBackend::reduce_scatter_rows(const torch::Tensor& full,
   torch::Tensor out = torch::empty(rows_shape(full, mine), work.options());
   std::vector<int> elems;
   for (std::int64_t c : counts) elems.push_back(static_cast<int>(c * row_elems));
-  check_mpi(MPI_Reduce_scatter(work.data_ptr(), out.data_ptr(), elems.data(),
-                               sum_type(full.scalar_type(), rank_), MPI_SUM, comm_),
-            "MPI_Reduce_scatter", rank_);
+  mpi::check(MPI_Reduce_scatter(work.data_ptr(), out.data_ptr(), elems.data(),
+                                sum_type(full.scalar_type(), rank_), MPI_SUM, comm_),
+             "MPI_Reduce_scatter", comm_);
   return out.to(full.device());
 }
 

@@ -16,9 +16,6 @@
 
 namespace cir::workers {
 
-// Throws cir::Error naming `call` and MPI's message unless `rc` is MPI_SUCCESS.
-void check_mpi(int rc, const char* call, int rank);
-
 class MpiBackend final : public CommBackend {
  public:
   // Uses `comm` (not owned).

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
+#include "common/mpi.hpp"
 #include "workers/recall.hpp"
 
 namespace cir::workers {
@@ -50,6 +51,33 @@ TEST(Comm, SumsBroadcastsAndGathersAcrossTheGroup) {
   // Each rank contributes (rank + 1) × all; each gets its rows of 3 × all.
   const torch::Tensor scattered = comm.reduce_scatter_rows(all * (r + 1), {1, 3});
   EXPECT_TRUE(torch::equal(scattered, (3 * all).narrow(0, r == 0 ? 0 : 1, r == 0 ? 1 : 3)));
+}
+
+// On a communicator under cir's MPI error policy (common/mpi.hpp), as the
+// launcher's group communicators are, an invalid argument is a cir::Error
+// naming the call, the communicator and the rank, instead of an abort.
+TEST(Comm, AnMpiErrorIsACirErrorNamingTheCallTheCommunicatorAndTheRank) {
+  MPI_Comm group = MPI_COMM_NULL;
+  MPI_Comm_dup(MPI_COMM_WORLD, &group);
+  mpi::adopt(group, "group 7");
+  {
+    const Comm comm(group);
+    torch::Tensor t = torch::zeros({3});
+    try {
+      comm.broadcast_(t, 5);
+      ADD_FAILURE() << "a broadcast from rank 5 of 2 ranks succeeded";
+    } catch (const Error& e) {
+      const std::string text = e.what();
+      EXPECT_NE(text.find("failed on the communicator 'group 7' (this process is its rank " +
+                          std::to_string(comm.rank()) + " of 2): MPI_ERR_ROOT"),
+                std::string::npos)
+          << text;
+      EXPECT_TRUE(text.starts_with("MPI_Bcast") || text.starts_with("MPI_Ibcast")) << text;
+      EXPECT_EQ(e.where().rank, comm.rank());
+    }
+    comm.all_reduce_sum_(t);  // the communicator still works
+  }
+  MPI_Comm_free(&group);
 }
 
 TEST(Comm, CpuTensorsGoThroughOneMpiBackendThatCopiesShare) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "common/mpi.hpp"
 
 namespace cir::workers::nccl {
 namespace {
@@ -109,12 +110,11 @@ struct NcclBackend::State {
 
 NcclBackend::NcclBackend(MPI_Comm comm, int device)
     : state_(std::make_unique<State>()), device_(device), staged_(comm) {
-  MPI_Comm_rank(comm, &state_->rank);
-  MPI_Comm_size(comm, &state_->size);
+  mpi::check(MPI_Comm_rank(comm, &state_->rank), "MPI_Comm_rank", comm);
+  mpi::check(MPI_Comm_size(comm, &state_->size), "MPI_Comm_size", comm);
   ncclUniqueId id;
   if (state_->rank == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
-  if (MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, comm) != MPI_SUCCESS)
-    throw Error("broadcasting the NCCL id over MPI failed", Where{.rank = state_->rank});
+  mpi::check(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, comm), "MPI_Bcast", comm);
   DeviceGuard guard(device_);
   check_nccl(ncclCommInitRank(&state_->comm, state_->size, id, state_->rank), "ncclCommInitRank");
   check_cuda(cudaStreamCreateWithFlags(&state_->side, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
