@@ -84,7 +84,7 @@ namespace {
 std::string mpi_library() {
   char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
   int length = 0;
-  MPI_Get_library_version(text, &length);
+  mpi::check(MPI_Get_library_version(text, &length), "MPI_Get_library_version");
   std::string line(text, static_cast<std::size_t>(length));
   line = line.substr(0, line.find_first_of("\r\n,"));
   return line;
