@@ -24,6 +24,7 @@
 #include "workers/group_errors.hpp"
 #include "workers/keyed_random.hpp"
 #include "workers/lr_schedule.hpp"
+#include "workers/precision.hpp"
 #include "workers/runner.hpp"
 #include "workers/sync_bn.hpp"
 #include "workers/trainer_eval.hpp"
@@ -80,6 +81,7 @@ class TrialRun {
         params_(trial_.params_json, trial_.id),
         comm_(Comm::from_fortran(context.group_comm_f)),
         device_(device_from(params_, context.local_rank)),
+        precision_(precision_of(params_)),
         epochs_(
             checked_cast<std::int32_t>(params_.get(keys::train::epochs), params_.where(keys::train::epochs))),
         eval_every_(params_.get(keys::eval::every)),
@@ -88,6 +90,7 @@ class TrialRun {
         schedule_(schedule_from(params_)),
         loss_options_(model::loss_options(params_)) {
     set_threads(intra_op_threads(params_, context.local_size));
+    apply_matmul_precision(precision_);
     dataset_ = datasets::open_dataset(params_);
     // Same seed on every rank: identical initial weights without a broadcast.
     torch::manual_seed(keyed_seed(seed(), purpose::weight_init, 0, 0));
@@ -200,9 +203,15 @@ class TrialRun {
     net_->train();
     torch::manual_seed(keyed_seed(seed(), purpose::dropout, static_cast<std::uint32_t>(epoch), step_index,
                                   static_cast<std::uint64_t>(comm_.rank())));
-    const torch::Tensor target = net_->image_features(batch.target.to(device_));
-    const torch::Tensor composed =
-        net_->compose(batch.reference.to(device_), batch.ids.to(device_), batch.mask.to(device_));
+    torch::Tensor target, composed;
+    {
+      const AutocastScope autocast(precision_, device_);
+      target = net_->image_features(batch.target.to(device_));
+      composed = net_->compose(batch.reference.to(device_), batch.ids.to(device_), batch.mask.to(device_));
+    }
+    // The loss and the augmenter's statistics in float32 whatever the precision.
+    target = target.to(torch::kFloat);
+    composed = composed.to(torch::kFloat);
     const torch::Tensor fs = all_gather_rows(comm_, composed);
     const torch::Tensor ft = all_gather_rows(comm_, target);
     const model::LossTerms terms = model::total_loss(
@@ -279,6 +288,7 @@ class TrialRun {
   const Params params_;
   Comm comm_;
   torch::Device device_;
+  Precision precision_;
   std::int32_t epochs_;
   std::int64_t eval_every_;
   double base_lr_;

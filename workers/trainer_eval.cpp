@@ -3,22 +3,26 @@
 #include "common/fault.hpp"
 #include "datasets/loader.hpp"
 #include "workers/group_errors.hpp"
+#include "workers/precision.hpp"
 #include "workers/recall.hpp"
 
 namespace cir::workers {
 
 namespace {
 
-// This rank's features of one split: gallery [g, D] and queries [q, D].
+// This rank's features of one split: gallery [g, D] and queries [q, D], in
+// float32 whatever the trial's precision.
 std::pair<torch::Tensor, torch::Tensor> local_features(model::ComposedModelImpl& net,
-                                                       datasets::EvalLoader& loader, torch::Device device) {
+                                                       datasets::EvalLoader& loader, torch::Device device,
+                                                       Precision precision) {
+  const AutocastScope autocast(precision, device);
   std::vector<torch::Tensor> gallery, queries;
   while (auto batch = loader.next_gallery()) {
-    gallery.push_back(net.image_features(batch->images.to(device)).to(torch::kCPU));
+    gallery.push_back(net.image_features(batch->images.to(device)).to(torch::kCPU, torch::kFloat));
   }
   while (auto batch = loader.next_query()) {
-    queries.push_back(
-        net.compose(batch->images.to(device), batch->ids.to(device), batch->mask.to(device)).to(torch::kCPU));
+    queries.push_back(net.compose(batch->images.to(device), batch->ids.to(device), batch->mask.to(device))
+                          .to(torch::kCPU, torch::kFloat));
   }
   const std::int64_t dim = net.options().feature_dim;
   const auto join = [dim](const std::vector<torch::Tensor>& parts) {
@@ -41,7 +45,7 @@ std::vector<RecallValue> evaluate(model::ComposedModelImpl& net,
     const datasets::EvalSplit& split = dataset->splits()[s];
     auto [gallery, queries] = agreed(comm.mpi(), [&] {
       datasets::EvalLoader loader(dataset, tokenizer, params, s, comm.rank(), comm.size());
-      return local_features(net, loader, device);
+      return local_features(net, loader, device, precision_of(params));
     });
     if (comm.size() > 1) {
       gallery = comm.gather(gallery);

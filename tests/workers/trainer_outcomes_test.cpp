@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/rng.hpp"
@@ -53,6 +55,38 @@ TEST(TrainerOutcomes, EveryEpochReachesTheStoreAndADivergingTrialIsRecorded) {
   }
   EXPECT_EQ(done, 1);
   EXPECT_EQ(diverged, 1);
+}
+
+// train.precision = "bf16" trains under CPU autocast: its trial finishes
+// with losses close to the fp32 trial's but not equal to them (the forward
+// passes ran in bfloat16). A learning rate near zero keeps both trials at
+// their common initial weights, so the gap is the arithmetic's alone rather
+// than two training runs drifting apart.
+TEST(TrainerOutcomes, ABf16TrialTrainsCloseToItsFp32Twin) {
+  const Sweep sweep =
+      tiny_sweep("precision", "ranks_per_trial = 1\n",
+                 "\n[grid]\n\"train.lr\" = [1e-9]\n\"train.precision\" = [\"fp32\", \"bf16\"]\n");
+  ASSERT_EQ(run_sweep(sweep, 2), 0) << read_log(sweep);
+  const auto reader = cir::store::Reader::open(sweep.store());
+  ASSERT_EQ(reader.trials().size(), 2u);
+  std::map<std::string, std::vector<cir::EpochRecord>> by_precision;
+  for (const auto& trial : reader.trials()) {
+    ASSERT_EQ(trial.status, cir::TrialStatus::done) << trial.error;
+    const auto params = nlohmann::json::parse(trial.spec.params_json);
+    by_precision[params.at("train.precision").get<std::string>()] = reader.epochs(trial.spec.id);
+  }
+  const auto& fp32 = by_precision.at("fp32");
+  const auto& bf16 = by_precision.at("bf16");
+  ASSERT_EQ(fp32.size(), 2u);
+  ASSERT_EQ(bf16.size(), 2u);
+  for (std::size_t e = 0; e < fp32.size(); ++e) {
+    EXPECT_TRUE(std::isfinite(bf16[e].loss_total)) << row_text(bf16[e]);
+    EXPECT_NE(bf16[e].loss_total, fp32[e].loss_total) << "bf16 ran the same arithmetic as fp32";
+    EXPECT_NEAR(bf16[e].loss_total, fp32[e].loss_total, 0.02 * std::abs(fp32[e].loss_total))
+        << row_text(bf16[e]) << "\n"
+        << row_text(fp32[e]);
+    ASSERT_EQ(bf16[e].recalls.size(), fp32[e].recalls.size());
+  }
 }
 
 // The tiny preset's synthetic data, as the generator makes it.
