@@ -84,4 +84,24 @@ std::shared_ptr<Dataset> open_dataset(const cir::Params& params) {
   return read_fashion200k(options);  // the contract's last choice
 }
 
+void check_dataset_files(const cir::Params& params) {
+  const std::string kind = params.get(keys::data::dataset);
+  if (kind == "synthetic") return;
+  const ReaderOptions options = ReaderOptions::from(params);
+  const Problems problems = check_index_files(kind, options);
+  if (problems.empty()) return;
+  const std::string folder = options.root.string();
+  const std::string validate = validate_command(kind, options);
+  if (problems.count(ProblemKind::missing_folder) == 1 && problems.all().front().file == folder)
+    throw Error(fmt::format("the {} folder {} {}", kind, folder,
+                            problems.all().front().what.empty() ? "does not exist" : "is not a folder"),
+                params.where(keys::data::root),
+                fmt::format("put the {} release there, or point data.root at the folder that holds it; "
+                            "`{}` then checks it",
+                            kind, validate));
+  throw Error(fmt::format("the {} folder {} lacks what its reader needs: {}", kind, folder,
+                          problems.summary(problems.all().size())),
+              params.where(keys::data::root), fmt::format("`{}` lists every problem", validate));
+}
+
 }  // namespace cir::datasets

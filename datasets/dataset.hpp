@@ -126,4 +126,12 @@ class Dataset {
 // counted in Dataset::dropped()).
 std::shared_ptr<Dataset> open_dataset(const cir::Params& params);
 
+// What open_dataset reads first, checked cheaply for a sweep's pre-flight
+// (common/preflight.hpp): the dataset folder and its index files exist and
+// can be opened (datasets/readers.hpp check_index_files; no image is
+// opened). Throws cir::Error naming data.root, the folder and each missing
+// file, with the `cir-data validate` command that checks it all. Nothing to
+// check for synthetic data.
+void check_dataset_files(const cir::Params& params);
+
 }  // namespace cir::datasets

@@ -51,25 +51,32 @@ struct LabelledImage {
   std::string path, caption;
 };
 
+// The release's files, relative to its folder.
+const fs::path kLabels = "labels";
+const fs::path kTestQueries = "test_queries.txt";
+
+// The label files of a split (labels/<category>_<split>_detect_all.txt), in
+// name order; a problem when there is none.
+std::vector<fs::path> label_files(const ReaderOptions& o, const std::string& split, Problems& problems) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(o.root / kLabels, ec)) {
+    const auto name = e.path().filename().string();
+    const std::string suffix = "_" + split + "_detect_all.txt";
+    if (name.size() > suffix.size() && name.ends_with(suffix)) files.push_back(kLabels / name);
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty())
+    problems.add(ProblemKind::missing_index, rel(o, kLabels / ("<category>_" + split + "_detect_all.txt")), 0,
+                 "no label file of the " + split + " split");
+  return files;
+}
+
 // Every image of labels/*_<split>_detect_all.txt, files in name order.
 std::vector<LabelledImage> f200k_labels(const ReaderOptions& o, const std::string& split,
                                         Problems& problems) {
   std::vector<LabelledImage> out;
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(o.root / "labels", ec)) {
-    const auto name = e.path().filename().string();
-    const std::string suffix = "_" + split + "_detect_all.txt";
-    if (name.size() > suffix.size() && name.ends_with(suffix)) files.push_back(fs::path("labels") / name);
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) {
-    problems.add(ProblemKind::missing_index,
-                 rel(o, fs::path("labels") / ("<category>_" + split + "_detect_all.txt")), 0,
-                 "missing index file: no label file for this split");
-    return out;
-  }
-  for (const auto& file : files) {
+  for (const auto& file : label_files(o, split, problems)) {
     auto text = read_text(o, file, problems);
     if (!text) continue;
     const auto lines = lines_of(*text);
@@ -91,9 +98,24 @@ std::vector<LabelledImage> f200k_labels(const ReaderOptions& o, const std::strin
 
 }  // namespace
 
+Problems check_fashion200k_files(const ReaderOptions& o) {
+  Problems problems;
+  if (root_missing(o, problems)) return problems;
+  std::error_code ec;
+  if (fs::is_directory(o.root / kLabels, ec)) {
+    for (const char* split : {"train", "test"})
+      for (const fs::path& file : label_files(o, split, problems)) need_file(o, file, problems);
+  } else {
+    need_folder(o, kLabels, problems);
+  }
+  need_file(o, kTestQueries, problems);
+  return problems;
+}
+
 Scan scan_fashion200k(const ReaderOptions& o) {
   Draft d;
   d.root = o.root;
+  if (root_missing(o, d.problems)) return d.done("fashion200k", o.image_size);
   // Training: one pair per image that has a one-word-different partner.
   const auto train = f200k_labels(o, "train", d.problems);
   std::unordered_map<std::string, std::vector<std::int64_t>> by_caption;  // caption -> train rows
@@ -149,7 +171,7 @@ Scan scan_fashion200k(const ReaderOptions& o) {
   }
   std::unordered_map<std::string, std::string> caption_of;
   for (const auto& t : test) caption_of.emplace(t.path, t.caption);
-  const fs::path file = "test_queries.txt";
+  const fs::path& file = kTestQueries;
   if (auto text = read_text(o, file, d.problems)) {
     const auto lines = lines_of(*text);
     for (std::size_t i = 0; i < lines.size(); ++i) {

@@ -15,21 +15,32 @@ namespace {
 
 constexpr const char* kSubsets[] = {"dress", "shirt", "toptee"};
 
+// The release's files, relative to its folder.
+const fs::path kImages = "images";
+fs::path captions_file(const ReaderOptions& o, const std::string& subset, const std::string& split) {
+  return o.layout == "derived"
+             ? fs::path("captions_pairs") / fmt::format("fashion_iq-{}-cap-{}.txt", split, subset)
+             : fs::path("captions") / fmt::format("cap.{}.{}.json", subset, split);
+}
+fs::path val_split_file(const std::string& subset) {
+  return fs::path("image_splits") / fmt::format("split.{}.val.json", subset);
+}
+
 struct FiqImages {
   std::unordered_map<std::string, std::string> by_id;  // id -> images/<file>
   explicit FiqImages(const fs::path& root) {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(root / "images", ec)) {
+    for (const auto& e : fs::directory_iterator(root / kImages, ec)) {
       if (!e.is_regular_file()) continue;
       const auto ext = e.path().extension().string();
       if (ext == ".png" || ext == ".jpg" || ext == ".jpeg")
-        by_id.emplace(e.path().stem().string(), "images/" + e.path().filename().string());
+        by_id.emplace(e.path().stem().string(), (kImages / e.path().filename()).string());
     }
   }
   // The file of an id; an id without a file gets images/<id>.png, reported missing.
   std::string path(const std::string& id) const {
     auto it = by_id.find(id);
-    return it != by_id.end() ? it->second : "images/" + id + ".png";
+    return it != by_id.end() ? it->second : (kImages / (id + ".png")).string();
   }
 };
 
@@ -41,11 +52,12 @@ struct FiqSample {
 std::vector<FiqSample> fiq_official(const ReaderOptions& o, const std::string& subset,
                                     const std::string& split, Problems& problems) {
   std::vector<FiqSample> out;
-  const fs::path file = fs::path("captions") / fmt::format("cap.{}.{}.json", subset, split);
+  const fs::path file = captions_file(o, subset, split);
   auto list = read_json(o, file, problems);
   if (!list) return out;
   if (!list->is_array()) {
-    problems.add(ProblemKind::bad_entry, rel(o, file), 0, "expected a list of {candidate, target, captions}");
+    problems.add(ProblemKind::unreadable_index, rel(o, file), 0,
+                 "expected a list of {candidate, target, captions}");
     return out;
   }
   for (std::size_t i = 0; i < list->size(); ++i) {
@@ -72,7 +84,7 @@ std::vector<FiqSample> fiq_official(const ReaderOptions& o, const std::string& s
 std::vector<FiqSample> fiq_derived(const ReaderOptions& o, const std::string& subset,
                                    const std::string& split, Problems& problems) {
   std::vector<FiqSample> out;
-  const fs::path file = fs::path("captions_pairs") / fmt::format("fashion_iq-{}-cap-{}.txt", split, subset);
+  const fs::path file = captions_file(o, subset, split);
   auto text = read_text(o, file, problems);
   if (!text) return out;
   struct Line {
@@ -116,9 +128,22 @@ std::vector<FiqSample> fiq_derived(const ReaderOptions& o, const std::string& su
 
 }  // namespace
 
+Problems check_fashioniq_files(const ReaderOptions& o) {
+  Problems problems;
+  if (root_missing(o, problems)) return problems;
+  need_folder(o, kImages, problems);
+  for (const char* split : {"train", "val"})
+    for (const char* subset : kSubsets) need_file(o, captions_file(o, subset, split), problems);
+  if (o.fashioniq_protocol == "split")
+    for (const char* subset : kSubsets) need_file(o, val_split_file(subset), problems);
+  return problems;
+}
+
 Scan scan_fashioniq(const ReaderOptions& o) {
   Draft d;
   d.root = o.root;
+  if (root_missing(o, d.problems)) return d.done("fashioniq", o.image_size);
+  need_folder(o, kImages, d.problems);
   const FiqImages images(o.root);
   const bool derived = o.layout == "derived";
   for (const char* subset : kSubsets) {
@@ -138,11 +163,16 @@ Scan scan_fashioniq(const ReaderOptions& o) {
       if (added) split.gallery.push_back(d.image(images.path(id)));
       return it->second;
     };
+    // Under the split protocol, whether the split file could be read: if
+    // not, that is the problem, not each target it would have listed.
+    bool listed = true;
     if (o.fashioniq_protocol == "split") {
-      const fs::path file = fs::path("image_splits") / fmt::format("split.{}.val.json", subset);
-      if (auto ids = read_json(o, file, d.problems)) {
+      const fs::path file = val_split_file(subset);
+      auto ids = read_json(o, file, d.problems);
+      listed = ids && ids->is_array();
+      if (ids) {
         if (!ids->is_array())
-          d.problems.add(ProblemKind::bad_entry, rel(o, file), 0, "expected a list of image ids");
+          d.problems.add(ProblemKind::unreadable_index, rel(o, file), 0, "expected a list of image ids");
         for (std::size_t i = 0; ids->is_array() && i < ids->size(); ++i) {
           if ((*ids)[i].is_string()) {
             add((*ids)[i].get<std::string>());
@@ -161,9 +191,9 @@ Scan scan_fashioniq(const ReaderOptions& o) {
     for (const auto& s : samples) {
       auto t = position.find(s.target);
       if (t == position.end()) {
-        d.problems.add(ProblemKind::bad_entry,
-                       rel(o, fs::path("image_splits") / fmt::format("split.{}.val.json", subset)), 0,
-                       fmt::format("target {} of a val triplet is not in the val image split", s.target));
+        if (listed)
+          d.problems.add(ProblemKind::bad_entry, rel(o, val_split_file(subset)), 0,
+                         fmt::format("target {} of a val triplet is not in the val image split", s.target));
         continue;
       }
       auto r = position.find(s.reference);

@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -18,7 +23,7 @@ Scan Draft::done(std::string name, int image_size) {
   for (std::size_t i = 0; i < paths.size(); ++i) {
     if (!fs::is_regular_file(root / paths[i])) {
       scan.missing[i] = true;
-      problems.add(ProblemKind::missing_image, (root / paths[i]).string(), 0, "no such file");
+      problems.add(ProblemKind::missing_image, (root / paths[i]).string(), 0);
     }
   }
   scan.problems = std::move(problems);
@@ -28,6 +33,13 @@ Scan Draft::done(std::string name, int image_size) {
 }
 
 std::string rel(const ReaderOptions& o, const fs::path& p) { return (o.root / p).string(); }
+
+bool root_missing(const ReaderOptions& o, Problems& problems) {
+  std::error_code ec;
+  if (fs::is_directory(o.root, ec)) return false;
+  problems.add(ProblemKind::missing_folder, o.root.string(), 0, fs::exists(o.root, ec) ? "not a folder" : "");
+  return true;
+}
 
 namespace {
 
@@ -53,18 +65,52 @@ std::string checked_utf8(const std::string& text, const std::string& file, bool 
   return repair_utf8(text);
 }
 
+// Why `path` cannot be opened for reading: "" when it can.
+std::string unreadable(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::strerror(errno);
+  ::close(fd);
+  return {};
+}
+
 }  // namespace
+
+bool need_file(const ReaderOptions& o, const fs::path& relative, Problems& problems) {
+  const fs::path path = o.root / relative;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    problems.add(ProblemKind::missing_index, path.string(), 0);
+  } else if (fs::is_directory(path, ec)) {
+    problems.add(ProblemKind::unreadable_index, path.string(), 0, "a folder, not a file");
+  } else if (const std::string why = unreadable(path); !why.empty()) {
+    problems.add(ProblemKind::unreadable_index, path.string(), 0, why);
+  } else {
+    return true;
+  }
+  return false;
+}
+
+void need_folder(const ReaderOptions& o, const fs::path& relative, Problems& problems) {
+  const fs::path path = o.root / relative;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec))
+    problems.add(ProblemKind::missing_folder, path.string(), 0, fs::exists(path, ec) ? "not a folder" : "");
+}
 
 std::optional<std::string> read_text(const ReaderOptions& o, const fs::path& relative, Problems& problems) {
   const fs::path path = o.root / relative;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    problems.add(ProblemKind::missing_index, path.string(), 0,
-                 fs::exists(path) ? "cannot read the index file" : "missing index file");
+    if (need_file(o, relative, problems))
+      problems.add(ProblemKind::unreadable_index, path.string(), 0, "cannot be opened");
     return std::nullopt;
   }
   std::stringstream text;
   text << in.rdbuf();
+  if (in.bad()) {
+    problems.add(ProblemKind::unreadable_index, path.string(), 0, std::strerror(errno));
+    return std::nullopt;
+  }
   return checked_utf8(text.str(), rel(o, relative), o.invalid_text == "error", problems);
 }
 
@@ -77,7 +123,11 @@ std::optional<json> read_json(const ReaderOptions& o, const fs::path& relative, 
     const auto upto = std::min<std::size_t>(e.byte, text->size());
     const int line =
         1 + static_cast<int>(std::count(text->begin(), text->begin() + static_cast<long>(upto), '\n'));
-    problems.add(ProblemKind::bad_entry, rel(o, relative), line, fmt::format("not valid JSON: {}", e.what()));
+    // nlohmann's text is "[json.exception.parse_error.101] parse error at
+    // line L, column C: what"; the line is the problem's own.
+    std::string what = e.what();
+    if (const auto at = what.find(", column "); at != std::string::npos) what = what.substr(at + 2);
+    problems.add(ProblemKind::unreadable_index, rel(o, relative), line, "not valid JSON, " + what);
     return std::nullopt;
   }
 }

@@ -40,6 +40,21 @@ struct Draft {
 // `p` under the dataset's root, for messages.
 std::string rel(const ReaderOptions& o, const std::filesystem::path& p);
 
+// True (and one missing-folder problem) when the dataset folder is not
+// there: a reader then reports nothing else, since every file is missing.
+bool root_missing(const ReaderOptions& o, Problems& problems);
+
+// The cheap checks of check_index_files: a problem when the index file
+// (folder) `relative` is not there or cannot be opened (need_file: false
+// then).
+bool need_file(const ReaderOptions& o, const std::filesystem::path& relative, Problems& problems);
+void need_folder(const ReaderOptions& o, const std::filesystem::path& relative, Problems& problems);
+
+// check_index_files of each reader.
+Problems check_fashioniq_files(const ReaderOptions& o);
+Problems check_shoes_files(const ReaderOptions& o);
+Problems check_fashion200k_files(const ReaderOptions& o);
+
 // The text of an index file, or nothing (and a problem) when it is absent.
 // Bytes that are not UTF-8 come back as U+FFFD, so that nothing downstream
 // meets them; under data.invalid_text = "error" each line holding one is

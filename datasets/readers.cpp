@@ -10,13 +10,18 @@
 #include "common/error.hpp"
 #include "common/keys.hpp"
 #include "common/log.hpp"
+#include "datasets/reader_common.hpp"
 
 namespace cir::datasets {
 
 const char* describe(ProblemKind kind) {
   switch (kind) {
+    case ProblemKind::missing_folder:
+      return "missing folder";
     case ProblemKind::missing_index:
       return "missing index file";
+    case ProblemKind::unreadable_index:
+      return "unreadable index file";
     case ProblemKind::missing_image:
       return "missing image";
     case ProblemKind::bad_entry:
@@ -30,7 +35,8 @@ const char* describe(ProblemKind kind) {
 }
 
 void Problems::add(ProblemKind kind, std::string file, int line, std::string what) {
-  problems_.push_back({kind, std::move(file), line, std::move(what)});
+  Problem problem{kind, std::move(file), line, std::move(what)};
+  if (seen_.insert(problem).second) problems_.push_back(std::move(problem));
 }
 
 std::size_t Problems::count(ProblemKind kind) const {
@@ -40,15 +46,16 @@ std::size_t Problems::count(ProblemKind kind) const {
 
 std::string Problems::summary(std::size_t listed) const {
   std::vector<std::string> counts;
-  for (auto kind : {ProblemKind::missing_index, ProblemKind::missing_image, ProblemKind::bad_entry,
-                    ProblemKind::bad_text, ProblemKind::bad_image})
+  for (auto kind :
+       {ProblemKind::missing_folder, ProblemKind::missing_index, ProblemKind::unreadable_index,
+        ProblemKind::missing_image, ProblemKind::bad_entry, ProblemKind::bad_text, ProblemKind::bad_image})
     if (auto n = count(kind)) counts.push_back(fmt::format("{} × {}", n, describe(kind)));
   std::string out = fmt::format("{} problem{}: {}", problems_.size(), problems_.size() == 1 ? "" : "s",
                                 fmt::join(counts, ", "));
   for (std::size_t i = 0; i < problems_.size() && i < listed; ++i) {
     const auto& p = problems_[i];
-    out += fmt::format("\n  {}{}: {}: {}", p.file, p.line > 0 ? fmt::format(":{}", p.line) : "",
-                       describe(p.kind), p.what);
+    out += fmt::format("\n  {}{}: {}{}", p.file, p.line > 0 ? fmt::format(":{}", p.line) : "",
+                       describe(p.kind), p.what.empty() ? "" : ": " + p.what);
   }
   if (problems_.size() > listed) out += fmt::format("\n  … and {} more", problems_.size() - listed);
   return out;
@@ -73,12 +80,35 @@ ReaderOptions ReaderOptions::from(const cir::Params& params) {
   return o;
 }
 
+namespace {
+
+[[noreturn]] void no_reader(const std::string& name) {
+  throw Error(fmt::format("no reader for dataset '{}'", name), Where{.key = keys::data::dataset.name},
+              "use fashioniq, shoes or fashion200k");
+}
+
+}  // namespace
+
 Scan scan_dataset(const std::string& name, const ReaderOptions& options) {
   if (name == "fashioniq") return scan_fashioniq(options);
   if (name == "shoes") return scan_shoes(options);
   if (name == "fashion200k") return scan_fashion200k(options);
-  throw Error(fmt::format("no reader for dataset '{}'", name), Where{.key = keys::data::dataset.name},
-              "use fashioniq, shoes or fashion200k");
+  no_reader(name);
+}
+
+std::string validate_command(const std::string& name, const ReaderOptions& options) {
+  std::string command = fmt::format("cir-data validate {} --dataset {}", options.root.string(), name);
+  if (name == "fashioniq" && options.layout != "official") command += " --layout " + options.layout;
+  if (name == "fashioniq" && options.fashioniq_protocol != "val")
+    command += " --protocol " + options.fashioniq_protocol;
+  return command;
+}
+
+Problems check_index_files(const std::string& name, const ReaderOptions& options) {
+  if (name == "fashioniq") return check_fashioniq_files(options);
+  if (name == "shoes") return check_shoes_files(options);
+  if (name == "fashion200k") return check_fashion200k_files(options);
+  no_reader(name);
 }
 
 std::shared_ptr<Dataset> ready_for_training(Scan scan, const ReaderOptions& o) {
@@ -92,7 +122,7 @@ std::shared_ptr<Dataset> ready_for_training(Scan scan, const ReaderOptions& o) {
     throw Error(
         fmt::format("the {} folder cannot be used: {}", ds.name(), fatal.summary(20)),
         Where{.file = o.root.string(), .trial = o.trial},
-        fmt::format("`cir-data validate {} --dataset {}` lists every problem{}{}", o.root.string(), ds.name(),
+        fmt::format("`{}` lists every problem{}{}", validate_command(ds.name(), o),
                     missing ? "; data.missing_images = \"skip\" drops what needs a missing image (the "
                               "counts go into the results)"
                             : "",

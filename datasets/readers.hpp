@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,31 +59,51 @@ struct ReaderOptions {
   static ReaderOptions from(const cir::Params& params);
 };
 
-enum class ProblemKind { missing_index, missing_image, bad_entry, bad_text, bad_image };
+enum class ProblemKind {
+  missing_folder,  // the dataset folder or an image folder
+  missing_index,
+  unreadable_index,  // there, but cannot be read or parsed as a whole
+  missing_image,
+  bad_entry,
+  bad_text,
+  bad_image
+};
 
-// "missing index file", "missing image", …
+// "missing folder", "missing index file", …
 const char* describe(ProblemKind kind);
 
 struct Problem {
   ProblemKind kind;
   std::string file;  // the file at fault (or the missing image's path)
   int line = 0;      // 1-based, 0 when the file has no lines to speak of
-  std::string what;
+  std::string what;  // more than the kind says; may be empty
+
+  auto operator<=>(const Problem&) const = default;
 };
 
+// The problems of a folder, each once (adding one already there does
+// nothing), in the order they were found.
 class Problems {
  public:
-  void add(ProblemKind kind, std::string file, int line, std::string what);
+  void add(ProblemKind kind, std::string file, int line, std::string what = {});
   const std::vector<Problem>& all() const { return problems_; }
   bool empty() const { return problems_.empty(); }
   std::size_t count(ProblemKind kind) const;
-  // "2 missing images, 1 bad entry" then one line a problem, the first
-  // `listed` of them.
+  // "3 problems: 2 × missing image, 1 × bad entry", then one line a
+  // problem ("file:line: kind: what"), the first `listed` of them.
   std::string summary(std::size_t listed) const;
 
  private:
   std::vector<Problem> problems_;
+  std::set<Problem> seen_;
 };
+
+// The index files and folders a reader needs before it reads anything,
+// checked cheaply (they exist and can be opened; no file is parsed and no
+// image opened): one problem for each that is missing or unreadable, or only
+// a missing folder when the dataset folder itself is not there. By name:
+// "fashioniq", "shoes", "fashion200k".
+Problems check_index_files(const std::string& name, const ReaderOptions& options);
 
 // A dataset read as it is, with its problems; missing images are listed but
 // nothing is dropped.
@@ -105,5 +126,9 @@ std::shared_ptr<Dataset> ready_for_training(Scan scan, const ReaderOptions& opti
 std::shared_ptr<Dataset> read_fashioniq(const ReaderOptions& options);
 std::shared_ptr<Dataset> read_shoes(const ReaderOptions& options);
 std::shared_ptr<Dataset> read_fashion200k(const ReaderOptions& options);
+
+// The `cir-data validate` command line that checks the folder `options`
+// reads as dataset `name`.
+std::string validate_command(const std::string& name, const ReaderOptions& options);
 
 }  // namespace cir::datasets

@@ -20,12 +20,15 @@ namespace {
 
 constexpr const char* kDescription =
     "Runs a sweep spec's trials on MPI groups of ranks and writes them to a results store.\n"
-    "Exit codes: 0 all trials done, 2 usage or spec error, 3 the store refuses the spec,\n"
+    "Exit codes: 0 all trials done, 2 usage or spec error, or a dataset, weights file or store\n"
+    "folder the trials need and cannot have (checked before any trial starts), 3 the store refuses the "
+    "spec,\n"
     "4 finished with failed or diverged trials, 75 preempted (rerun the same command to resume).";
 
 }  // namespace
 
-int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::string& why_no_runner) {
+int sweep_main(int argc, char** argv, const RunnerFactory& factory, const InputCheck& check_inputs,
+               const std::string& why_no_runner) {
   CLI::App app{kDescription, "cir-sweep"};
   SweepOptions options;
   std::string store;
@@ -94,7 +97,7 @@ int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::s
     }
     return static_cast<int>(ExitCode::usage);
   }
-  return run_sweep(options, factory);
+  return run_sweep(options, factory, check_inputs);
 }
 
 }  // namespace cir::launcher

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/preflight.hpp"
 #include "common/trial.hpp"
 #include "launcher/progress.hpp"
 
@@ -30,7 +31,10 @@ using RunnerFactory = std::function<std::unique_ptr<TrialRunner>()>;
 
 // Parses argv, runs the sweep (or the dry run), and returns the process exit
 // code (docs/architecture.md "Errors and exit codes"); errors are printed, not thrown.
-// `why_no_runner` is the message for a build without a runner.
-int sweep_main(int argc, char** argv, const RunnerFactory& factory, const std::string& why_no_runner = {});
+// `check_inputs` is the pre-flight check of what the runner's trials read
+// (launcher/preflight.hpp); `why_no_runner` is the message for a build
+// without a runner.
+int sweep_main(int argc, char** argv, const RunnerFactory& factory, const InputCheck& check_inputs = {},
+               const std::string& why_no_runner = {});
 
 }  // namespace cir::launcher

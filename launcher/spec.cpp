@@ -495,6 +495,10 @@ SweepSpec load_spec(const fs::path& file, const std::vector<std::string>& sets) 
   return load_spec_text(read_file(file, Where{.file = file.string()}), file, sets);
 }
 
+fs::path checkpoint_root(const SweepSpec& spec) {
+  return spec.store.parent_path() / spec.store.stem() / "checkpoints";
+}
+
 std::string resolved_text(const SweepSpec& spec) {
   toml::table root;
   insert_dotted(root, keys::sweep::name.name, spec.name);

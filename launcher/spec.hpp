@@ -81,4 +81,8 @@ SweepSpec load_spec_text(std::string_view text, const std::filesystem::path& nam
 // so its digest is the store's spec digest.
 std::string resolved_text(const SweepSpec& spec);
 
+// Where the trials' checkpoints go: <store folder>/<store stem>/checkpoints
+// (results/<name>/checkpoints by default).
+std::filesystem::path checkpoint_root(const SweepSpec& spec);
+
 }  // namespace cir::launcher

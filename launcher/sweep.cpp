@@ -22,6 +22,7 @@
 #include "launcher/groups.hpp"
 #include "launcher/mpi_wait.hpp"
 #include "launcher/owned_comm.hpp"
+#include "launcher/preflight.hpp"
 #include "launcher/progress.hpp"
 #include "launcher/protocol.hpp"
 #include "launcher/receipt.hpp"
@@ -92,7 +93,8 @@ std::string mpi_library() {
 
 // Rank 0: the spec, its trials and the store (with this run's receipt).
 // Errors become the setup's code.
-SetupMessage prepare(const SweepOptions& options, int world_size, std::optional<store::Writer>& writer) {
+SetupMessage prepare(const SweepOptions& options, int world_size, const InputCheck& check_inputs,
+                     std::optional<store::Writer>& writer) {
   SetupMessage setup;
   try {
     SweepSpec spec = load_spec(options);
@@ -104,7 +106,7 @@ SetupMessage prepare(const SweepOptions& options, int world_size, std::optional<
                   spec.sweep_where.at(keys::sweep::ranks_per_trial.name),
                   fmt::format("run with mpirun -n {} (or a multiple), or lower ranks_per_trial",
                               spec.ranks_per_trial));
-    setup.checkpoint_root = (spec.store.parent_path() / spec.store.stem() / "checkpoints").string();
+    setup.checkpoint_root = checkpoint_root(spec).string();
     if (stop_signalled()) {
       log::warn(
           "stop signal {} before the sweep started: the store is as it was; rerun the same command to "
@@ -113,6 +115,8 @@ SetupMessage prepare(const SweepOptions& options, int world_size, std::optional<
       setup.code = static_cast<int>(ExitCode::preempted);
       return setup;
     }
+    preflight(spec, options.store ? Where{.file = "--store"} : spec.sweep_where.at(keys::sweep::store.name),
+              setup.trials, check_inputs);
     writer.emplace(store::Writer::open(spec.store, sweep_header(spec),
                                        store::OpenOptions{.force_new_spec = options.force_new_spec}));
     writer->add_trials(setup.trials);
@@ -324,7 +328,7 @@ int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& wri
 
 }  // namespace
 
-int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
+int run_sweep(const SweepOptions& options, const RunnerFactory& factory, const InputCheck& check_inputs) {
   int provided = 0;
   MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
   int rank = 0, size = 1;
@@ -346,7 +350,7 @@ int run_sweep(const SweepOptions& options, const RunnerFactory& factory) {
   SetupMessage setup;
   std::string text;
   if (rank == 0) {
-    setup = prepare(options, size, writer);
+    setup = prepare(options, size, check_inputs, writer);
     text = encode(setup);
   }
   try {

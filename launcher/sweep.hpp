@@ -14,8 +14,10 @@
 namespace cir::launcher {
 
 // Initialises MPI (MPI_THREAD_MULTIPLE), runs the sweep, finalises MPI and
-// returns the exit code every rank agrees on.
-int run_sweep(const SweepOptions& options, const RunnerFactory& factory);
+// returns the exit code every rank agrees on. Before the store is opened,
+// rank 0 runs the pre-flight check (launcher/preflight.hpp) with
+// `check_inputs`.
+int run_sweep(const SweepOptions& options, const RunnerFactory& factory, const InputCheck& check_inputs);
 
 // The spec of a command line: its file with the --set overrides and --store.
 SweepSpec load_spec(const SweepOptions& options);

@@ -1,5 +1,9 @@
 #include "model/composed.hpp"
 
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
 #include <unordered_set>
 
 #include "common/error.hpp"
@@ -22,6 +26,24 @@ ModelOptions model_options(const cir::Params& params) {
     throw Error("a dropout of 1 drops every text feature", params.where(keys::model::text::dropout),
                 "use a dropout below 1");
   return options;
+}
+
+void check_image_weights(const cir::Params& params) {
+  const std::string path = params.get(keys::model::image::weights);
+  if (path.empty()) return;
+  const std::string hint =
+      "model.image.weights names a torchvision ResNet state dict saved as safetensors; \"\" starts from "
+      "random weights";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw Error(fmt::format("the image weights file {} does not exist", path),
+                params.where(keys::model::image::weights), hint);
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error(fmt::format("the image weights {} are not a file", path),
+                params.where(keys::model::image::weights), hint);
+  if (std::ifstream in(path, std::ios::binary); !in)
+    throw Error(fmt::format("the image weights file {} cannot be read", path),
+                params.where(keys::model::image::weights), hint);
 }
 
 TextModelImpl::TextModelImpl(std::shared_ptr<TextEncoderImpl> encoder, std::int64_t feature_dim,

@@ -37,6 +37,11 @@ struct ModelOptions {
 // Reads the keys above; values out of range are a cir::Error naming the key.
 ModelOptions model_options(const cir::Params& params);
 
+// model.image.weights checked as far as its file goes, for a sweep's
+// pre-flight (common/preflight.hpp): when set, it names a file that can be
+// opened. Throws cir::Error naming the key and the path.
+void check_image_weights(const cir::Params& params);
+
 // The text side: a TextEncoderImpl, then BatchNorm1d → Linear → Dropout.
 // In eval mode the encoder runs without gradients.
 class TextModelImpl : public torch::nn::Module {

@@ -12,7 +12,8 @@ namespace cir::model {
 
 namespace {
 
-TextStack roberta_stack(const cir::Params& params) {
+// The RoBERTa folder's files, checked (check_text_weights).
+std::filesystem::path roberta_folder(const cir::Params& params) {
   const std::string folder = params.get(keys::model::text::weights);
   const Where where = params.where(keys::model::text::weights);
   if (folder.empty()) {
@@ -22,17 +23,24 @@ TextStack roberta_stack(const cir::Params& params) {
                 "model.text.encoder = \"lstm\"");
   }
   const std::filesystem::path dir(folder);
-  if (!std::filesystem::is_directory(dir)) {
-    throw Error(
-        "'" + folder + "' is not a folder", where,
-        "model.text.weights names the folder that holds model.safetensors, vocab.json and merges.txt");
+  const std::string hint =
+      "model.text.weights names the folder that holds model.safetensors, vocab.json and merges.txt";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw Error(std::filesystem::exists(dir, ec) ? "'" + folder + "' is not a folder"
+                                                 : "the RoBERTa folder " + folder + " does not exist",
+                where, hint);
   }
   for (const char* name : {"model.safetensors", "vocab.json", "merges.txt"}) {
-    if (!std::filesystem::exists(dir / name)) {
-      throw Error(std::string("the RoBERTa folder has no ") + name,
-                  Where{.file = (dir / name).string(), .key = where.key, .trial = where.trial});
-    }
+    if (!std::filesystem::exists(dir / name, ec))
+      throw Error("the RoBERTa folder " + folder + " has no " + name, where, hint);
   }
+  return dir;
+}
+
+TextStack roberta_stack(const cir::Params& params) {
+  const std::filesystem::path dir = roberta_folder(params);
+  const Where where = params.where(keys::model::text::weights);
   const auto config = std::filesystem::exists(dir / "config.json") ? read_roberta_config(dir / "config.json")
                                                                    : RobertaConfig{};
   auto tokenizer = std::make_shared<BpeTokenizer>(dir / "vocab.json", dir / "merges.txt");
@@ -75,6 +83,10 @@ TextStack lstm_stack(const cir::Params& params, const std::vector<std::string>& 
 }
 
 }  // namespace
+
+void check_text_weights(const cir::Params& params) {
+  if (params.get(keys::model::text::encoder) == "roberta") roberta_folder(params);
+}
 
 TextStack make_text_stack(const cir::Params& params, const std::vector<std::string>& training_captions) {
   // The contract's choices are "roberta" and "lstm".

@@ -33,4 +33,11 @@ struct TextStack {
 // model.text.max_length beyond RoBERTa's positions.
 TextStack make_text_stack(const cir::Params& params, const std::vector<std::string>& training_captions);
 
+// model.text.weights checked as far as its files go, the first thing
+// make_text_stack does for RoBERTa and a sweep's pre-flight
+// (common/preflight.hpp): set, a folder, holding model.safetensors,
+// vocab.json and merges.txt. Throws cir::Error naming the key and the path.
+// Nothing to check for the LSTM.
+void check_text_weights(const cir::Params& params);
+
 }  // namespace cir::model

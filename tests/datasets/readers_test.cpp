@@ -385,6 +385,36 @@ TEST_F(Exported, ValidateListsMissingAndCorruptImagesWithPaths) {
   }
 }
 
+// Each line of a problem summary, after its first (the counts).
+std::vector<std::string> problem_lines(const Problems& problems) {
+  std::vector<std::string> lines;
+  std::istringstream in(problems.summary(problems.all().size()));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+TEST_F(Exported, TheCheapCheckFindsMissingIndexFilesAndFoldersInPlainWords) {
+  export_as("shoes");
+  EXPECT_TRUE(check_index_files("shoes", options(dir.path())).empty());
+  fs::remove(dir.path() / "train_im_names.txt");
+  fs::remove_all(dir.path() / "attributedata");
+  const auto problems = check_index_files("shoes", options(dir.path()));
+  EXPECT_EQ(problem_lines(problems),
+            (std::vector<std::string>{
+                "  " + (dir.path() / "attributedata").string() + ": missing folder",
+                "  " + (dir.path() / "train_im_names.txt").string() + ": missing index file"}))
+      << problems.summary(10);
+  // A dataset folder that is not there is that one problem, for the cheap
+  // check and for the reader alike.
+  const auto nowhere = options(dir.path() / "nosuch");
+  EXPECT_EQ(problem_lines(check_index_files("shoes", nowhere)),
+            std::vector<std::string>{"  " + (dir.path() / "nosuch").string() + ": missing folder"});
+  EXPECT_EQ(problem_lines(validate_folder("fashion200k", nowhere, 1)),
+            std::vector<std::string>{"  " + (dir.path() / "nosuch").string() + ": missing folder"});
+}
+
 TEST_F(Exported, CirDataValidateExitCodes) {
   const std::string bin = CIR_DATA_BIN;
   const auto root = dir.path() / "shoes";

@@ -402,6 +402,19 @@ TEST_F(MpiSweep, TooFewRanksForAGroupIsAUsageError) {
       << output();
 }
 
+TEST_F(MpiSweep, AStoreThatCannotBeCreatedStopsTheSweepBeforeAnyTrial) {
+  const auto spec = write_spec(1, 1);
+  const fs::path file = dir_ / "a-file";
+  std::ofstream(file) << "not a folder\n";
+  store_ = file / "fake.h5";
+  ASSERT_EQ(run(2, spec), 2) << output();
+  EXPECT_NE(output().find("--store: cannot create the store " + store_.string() + ": " + file.string() +
+                          " is not a folder; no trial was started"),
+            std::string::npos)
+      << output();
+  EXPECT_TRUE(audit(1).runs.empty()) << "no trial ran";
+}
+
 TEST_F(MpiSweep, StoreOfAnotherSpecIsRefusedUnlessForced) {
   const auto spec = write_spec(1, 1);
   ASSERT_EQ(run(1, spec), 0) << output();

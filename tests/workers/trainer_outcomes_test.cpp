@@ -1,10 +1,12 @@
 // cir-sweep with the real trainer on 2 ranks: every epoch of every trial
 // reaches the store with its losses and recalls, a trial whose loss blows up
 // is recorded as diverged, and one with an unreadable image as failed, while
-// the others finish.
+// the others finish; a dataset or weights file that is not there stops the
+// sweep before any trial starts.
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -156,6 +158,67 @@ TEST(TrainerOutcomes, ATrialWithAnUnreadableImageFailsNamingItAndTheOthersFinish
     }
   }
   fs::remove_all(data);
+}
+
+// The gamma0 synthetic twin (sweeps/synthetic/gamma0.toml, 24 trials, and
+// its preset) in a fresh folder. The sweeps are found from the test program,
+// which lies in <checkout>/build/bin.
+Sweep gamma0_twin(const std::string& folder) {
+  namespace fs = std::filesystem;
+  const fs::path sweeps =
+      fs::read_symlink("/proc/self/exe").parent_path().parent_path().parent_path() / "sweeps" / "synthetic";
+  Sweep sweep{fs::path(::testing::TempDir()) / ("cir-trainer-" + folder + "-" + std::to_string(getpid()))};
+  fs::remove_all(sweep.dir);
+  fs::create_directories(sweep.dir);
+  fs::copy_file(sweeps / "gamma0.toml", sweep.spec());
+  fs::copy_file(sweeps / "base.toml", sweep.dir / "base.toml");
+  return sweep;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+TEST(TrainerOutcomes, AMissingDatasetOrWeightsFileStopsTheSweepBeforeAnyTrialWithOneError) {
+  namespace fs = std::filesystem;
+  const Sweep sweep = gamma0_twin("preflight");
+  const fs::path data = sweep.dir / "shoes";
+  std::vector<std::string> args = {"--set", "data.dataset=shoes", "--set", "data.root=" + data.string()};
+  ASSERT_EQ(run_sweep(sweep, 2, args), 2) << "exit code 2 = usage or spec error\n" << read_log(sweep);
+  std::string log = read_log(sweep);
+  EXPECT_EQ(occurrences(log, "error:"), 1u) << log;
+  EXPECT_NE(log.find("--set: key 'data.root': the shoes folder " + data.string() +
+                     " does not exist (all 24 trials read it); no trial was started"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("`cir-data validate " + data.string() + " --dataset shoes`"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(sweep.dir / "results")) << "neither a store nor checkpoints";
+
+  // A missing weights file as well: both problems, each once.
+  const fs::path weights = sweep.dir / "resnet18.safetensors";
+  args.insert(args.end(), {"--set", "model.image.weights=" + weights.string()});
+  ASSERT_EQ(run_sweep(sweep, 2, args, "weights.log"), 2) << read_log(sweep, "weights.log");
+  log = read_log(sweep, "weights.log");
+  EXPECT_EQ(occurrences(log, "error:"), 1u) << log;
+  EXPECT_NE(log.find("2 problems with what the trials need; no trial was started"), std::string::npos) << log;
+  EXPECT_EQ(occurrences(log, "the shoes folder " + data.string() + " does not exist"), 1u) << log;
+  EXPECT_EQ(occurrences(log, "key 'model.image.weights': the image weights file " + weights.string() +
+                                 " does not exist (all 24 trials read it)"),
+            1u)
+      << log;
+  EXPECT_FALSE(fs::exists(sweep.dir / "results"));
+
+  // With the data there, the same command runs (one trial, one epoch).
+  cir::datasets::export_synthetic(*tiny_synthetic(), "shoes", data);
+  args.resize(4);
+  args.insert(args.end(), {"--set", "loss.gamma0=1", "--set", "sweep.seeds=[0]", "--set", "train.epochs=1"});
+  ASSERT_EQ(run_sweep(sweep, 2, args, "data.log"), 0) << read_log(sweep, "data.log");
+  const auto reader = cir::store::Reader::open(sweep.dir / "results" / "synthetic_gamma0.h5");
+  ASSERT_EQ(reader.trials().size(), 1u);
+  EXPECT_EQ(reader.trials()[0].status, cir::TrialStatus::done) << reader.trials()[0].error;
+  fs::remove_all(sweep.dir);
 }
 
 }  // namespace
