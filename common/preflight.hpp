@@ -1,6 +1,6 @@
-// The pre-flight check of a sweep's inputs (docs/architecture.md "A sweep,
-// end to end"): before any trial starts and before the store is touched,
-// rank 0 asks the program what the trials will read that is not there, so
+// The pre-flight check of a sweep's inputs
+// (docs/architecture.md "A sweep, end to end"): before any trial starts and
+// before the store is touched, rank 0 asks the program what the trials will read that is not there, so
 // that a missing dataset or weights file is one error instead of one failed
 // trial per grid point. The launcher only knows this interface; the program
 // (launcher/main.cpp) hands it workers/'s check, which knows the datasets'
