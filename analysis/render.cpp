@@ -375,20 +375,13 @@ std::string html_escape(const std::string& text) {
 
 namespace {
 
-const Style kHtml{
-    .missing = "—",
-    .plus_minus = " ± ",
-    .dagger = "†",
-    .reproduced = "✓",
-    .below = "↓",
-    .above = "↑",
-    .too_few = "?",
-    .differs = "‡",
-    .delta = "Δ",
-    .bold = [](const std::string& s) { return "<strong>" + s + "</strong>"; },
-    .aside = [](const std::string& s) { return " <span class=\"paper\">(" + s + ")</span>"; },
-    .diff = [](double d) { return signed2(d); },
-};
+// Markdown's marks, with HTML's emphasis.
+const Style kHtml = [] {
+  Style style = kMarkdown;
+  style.bold = [](const std::string& s) { return "<strong>" + s + "</strong>"; };
+  style.aside = [](const std::string& s) { return " <span class=\"paper\">(" + s + ")</span>"; };
+  return style;
+}();
 
 // What a cell's marks mean, for its tooltip.
 std::string cell_title(const Cell& cell) {
