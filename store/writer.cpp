@@ -127,13 +127,18 @@ struct Writer::Impl {
     return epochs || recalls;
   }
 
+  // Whether the snapshot, which HDF5 tools read alone, is older than the
+  // rules above allow.
+  bool snapshot_stale() const {
+    return Clock::now() - snapshot_written >=
+           std::max<Clock::duration>(kSnapshotGap, kSnapshotEvery * snapshot_took);
+  }
+
   // Writes the pending changes: a journal frame, or a full snapshot when one
   // is due. A failure refuses the store (exit 3).
   void write() {
     snapshot.header.updated = unix_now();
-    const bool compact = journal_bytes > std::max(kMinCompactBytes, snapshot_bytes / 4) ||
-                         Clock::now() - snapshot_written >=
-                             std::max<Clock::duration>(kSnapshotGap, kSnapshotEvery * snapshot_took);
+    const bool compact = journal_bytes > std::max(kMinCompactBytes, snapshot_bytes / 4) || snapshot_stale();
     try {
       if (full_write_due || compact) {
         full_write_due = true;
@@ -412,7 +417,10 @@ void Writer::truncate(const std::string& trial_id, std::int32_t epoch) {
 const std::vector<TrialRow>& Writer::trials() const { return impl_->snapshot.trials; }
 
 bool Writer::commit() {
-  if (!impl_->dirty) return false;
+  // An idle writer (ranks held in a long step, or between trials) still
+  // folds its journal into the snapshot once the snapshot is stale, so HDF5
+  // tools do not trail the store for as long as nothing new arrives.
+  if (!impl_->dirty && !(impl_->journal_frames > 0 && impl_->snapshot_stale())) return false;
   if (impl_->last_write && Clock::now() - *impl_->last_write < std::chrono::seconds(1)) return false;
   impl_->write();
   return true;

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "common/error.hpp"
 #include "store/store.hpp"
@@ -64,6 +66,33 @@ TEST_F(Journal, ACommitAppendsItsRowsAndLeavesTheSnapshotAlone) {
   EXPECT_EQ(reader.trials()[1].status, TrialStatus::running);
   EXPECT_EQ(reader.trials()[1].attempts, 1);
   EXPECT_EQ(reader.trials()[1].epochs_done, 11);
+}
+
+TEST_F(Journal, AnIdleWriterFoldsItsJournalIntoTheSnapshotOnceTheSnapshotIsStale) {
+  const fs::path path = dir_ / "j.h5", journal = dir_ / "j.h5.journal";
+  std::vector<TrialSpec> specs;
+  Writer writer = big_store(path, specs);
+  const auto empty_journal = file_id(journal).size;
+  writer.append_epoch(record(specs[0].id, 10));
+  writer.flush();
+  writer.append_epoch(record(specs[0].id, 11));
+  writer.flush();
+  ASSERT_GT(file_id(journal).size, empty_journal) << "the commits wrote no journal frame";
+  const FileId snapshot = file_id(path);
+  // Nothing new arrives (ranks held in a long step); the coordinator keeps
+  // calling commit() while idle. Within the staleness bound (at least two
+  // seconds) the journal's rows reach the snapshot that HDF5 tools read.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (file_id(journal).size != empty_journal && std::chrono::steady_clock::now() < deadline) {
+    writer.commit();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(file_id(journal).size, empty_journal) << "an idle writer never folded its journal";
+  EXPECT_NE(file_id(path), snapshot);
+  EXPECT_FALSE(writer.commit()) << "a folded, unchanged store was written again";
+  const std::vector<EpochRecord> epochs = Reader::open(path).epochs(specs[0].id);
+  ASSERT_EQ(epochs.size(), 12u);
+  expect_same(epochs.back(), record(specs[0].id, 11));
 }
 
 TEST_F(Journal, AJournalTheSnapshotAlreadyHoldsIsNotAppliedAgain) {
