@@ -34,6 +34,7 @@ wait_job_end "$job" 180
 [ "$state" != COMPLETED ] || fail "job $job completed although node2 died"
 echo "job $job ended $state"
 grep -q "Not requeueing" "$work/job-$job.out" || fail "the log does not say the job was not requeued"
+[ "$(restarts "$job")" = 0 ] || fail "job $job was requeued after losing node2"
 node_down() { sinfo -h -n node2 -o '%T' | grep -q down; }
 wait_until 120 "Slurm did not mark node2 down" node_down
 /usr/bin/python3 "$source_dir/tests/slurm/compare_stores.py" --prefix "$work/reference.h5" "$work/lost.h5" ||
