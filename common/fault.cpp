@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/signals.hpp"
@@ -33,11 +34,8 @@ struct Fault {
   std::atomic<long> reached{0};
 };
 
-// The fault CIR_FAULT asks for, or null when it is unset.
-std::unique_ptr<Fault> fault_from_environment() {
-  const char* value = std::getenv("CIR_FAULT");
-  if (value == nullptr || *value == '\0') return nullptr;
-  const std::string text = value;
+// One fault of CIR_FAULT's comma-separated list: <point>:<N>[:kill|hold].
+std::unique_ptr<Fault> parse_fault(const std::string& whole, const std::string& text) {
   const auto colon = text.find(':');
   const auto second = colon == std::string::npos ? std::string::npos : text.find(':', colon + 1);
   auto fault = std::make_unique<Fault>();
@@ -50,13 +48,26 @@ std::unique_ptr<Fault> fault_from_environment() {
   fault->action = action == "hold" ? Action::hold : Action::kill;
   const bool known = std::find(kPoints.begin(), kPoints.end(), fault->point) != kPoints.end();
   if (!known || fault->at < 1 || end == nullptr || *end != '\0' || (action != "kill" && action != "hold")) {
-    throw Error(
-        fmt::format("CIR_FAULT='{}' is not <point>:<N>[:kill|hold]", text), {},
-        fmt::format("points: {}; N >= 1 (e.g. CIR_FAULT=store.commit:3 or CIR_FAULT=train.step:9:hold), "
-                    "or unset CIR_FAULT",
-                    fmt::join(kPoints, ", ")));
+    throw Error(fmt::format("CIR_FAULT='{}': '{}' is not <point>:<N>[:kill|hold]", whole, text), {},
+                fmt::format("points: {}; N >= 1 (e.g. CIR_FAULT=store.commit:3 or "
+                            "CIR_FAULT=train.step:9:hold,store.append:1:hold), or unset CIR_FAULT",
+                            fmt::join(kPoints, ", ")));
   }
   return fault;
+}
+
+// The faults CIR_FAULT asks for (none when it is unset).
+std::vector<std::unique_ptr<Fault>> faults_from_environment() {
+  std::vector<std::unique_ptr<Fault>> faults;
+  const char* value = std::getenv("CIR_FAULT");
+  if (value == nullptr || *value == '\0') return faults;
+  const std::string whole = value;
+  for (std::size_t start = 0;;) {
+    const auto comma = whole.find(',', start);
+    faults.push_back(parse_fault(whole, whole.substr(start, comma - start)));
+    if (comma == std::string::npos) return faults;
+    start = comma + 1;
+  }
 }
 
 // Waits until this process has received a stop signal (common/signals.hpp).
@@ -73,15 +84,20 @@ void hold(const Fault& fault, long reached) {
 }  // namespace
 
 void fault_point(std::string_view point) {
-  static const std::unique_ptr<Fault> fault = fault_from_environment();
-  if (!fault || fault->point != point) return;
-  const long reached = fault->reached.fetch_add(1) + 1;
-  if (reached != fault->at) return;
-  if (fault->action == Action::hold) return hold(*fault, reached);
-  std::fprintf(stderr, "CIR_FAULT: pid %d kills itself at %s (arrival %ld)\n", static_cast<int>(getpid()),
-               fault->point.c_str(), reached);
-  std::fflush(stderr);
-  raise(SIGKILL);
+  static const std::vector<std::unique_ptr<Fault>> faults = faults_from_environment();
+  for (const auto& fault : faults) {
+    if (fault->point != point) continue;
+    const long reached = fault->reached.fetch_add(1) + 1;
+    if (reached != fault->at) continue;
+    if (fault->action == Action::hold) {
+      hold(*fault, reached);
+      continue;
+    }
+    std::fprintf(stderr, "CIR_FAULT: pid %d kills itself at %s (arrival %ld)\n", static_cast<int>(getpid()),
+                 fault->point.c_str(), reached);
+    std::fflush(stderr);
+    raise(SIGKILL);
+  }
 }
 
 }  // namespace cir

@@ -2,7 +2,10 @@
 // (docs/determinism.md "The chaos test and fault points"): with
 // CIR_FAULT=<point>:<N>[:<action>] in the environment, a process acts the
 // N-th time it reaches fault_point(<point>), so a test can place a kill or a
-// signal exactly instead of hoping for a moment. The actions:
+// signal exactly instead of hoping for a moment. Several faults, separated
+// by commas, act independently (e.g. hold the trainers at a step so that the
+// coordinator's next commit comes mid-sweep, and hold that commit). The
+// actions:
 //   kill  (the default) the process SIGKILLs itself;
 //   hold  the process waits there until it has received a stop signal
 //         (common/signals.hpp), then goes on: a test waits for the line the
@@ -27,8 +30,9 @@
 
 namespace cir {
 
-// Throws cir::Error the first time it runs when CIR_FAULT is set but is not
-// <point>:<N>[:kill|hold] with one of the points above and N >= 1.
+// Throws cir::Error the first time it runs when CIR_FAULT is set but one of
+// its faults is not <point>:<N>[:kill|hold] with one of the points above
+// and N >= 1.
 void fault_point(std::string_view point);
 
 }  // namespace cir
