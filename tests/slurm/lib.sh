@@ -75,6 +75,14 @@ store_has_epochs() {
 }
 wait_epochs() { wait_until "$4" "the store $2 of job $1 never held $3 epoch(s)" store_has_epochs "$1" "$2" "$3"; }
 
+# held_at_step JOB N: the job's log says that at least N ranks, in all its
+# runs so far, hold at a step (CIR_FAULT=train.step:<N>:hold, common/fault.hpp).
+held_at_step() {
+  local n
+  n="$(grep -c "holds at train.step" "$work/job-$1.out" 2>/dev/null)"
+  [ "${n:-0}" -ge "$2" ]
+}
+
 # release_requeued JOB SECONDS: waits for the job's requeue (Restarts goes
 # up, the job pends) and makes it eligible now instead of in ~2 minutes.
 requeued_pending() {

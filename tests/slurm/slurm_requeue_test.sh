@@ -30,19 +30,14 @@ job=$(sbatch --parsable --ntasks=2 --requeue --open-mode=append --output="$work/
   exec bash $source_dir/slurm/run-sweep --launcher 'mpirun -n 2 --oversubscribe' \
   --cir-sweep $bin/cir-sweep $spec --store $work/preempted.h5") || fail "sbatch refused the job"
 echo "submitted job $job"
-holding() {
-  local n
-  n="$(grep -c "holds at train.step" "$work/job-$job.out" 2>/dev/null)"
-  [ "${n:-0}" -ge "$1" ]
-}
 
 wait_epochs "$job" "$work/preempted.h5" 1 300
-wait_until 300 "the ranks of job $job never held at train.step" holding 2
+wait_until 300 "the ranks of job $job never held at train.step" held_at_step "$job" 2
 scancel --signal=USR1 --batch "$job" || fail "scancel --signal=USR1 --batch failed"
 echo "sent SIGUSR1 to job $job"
 release_requeued "$job" 300
 
-wait_until 300 "the ranks of the requeued job $job never held at train.step" holding 4
+wait_until 300 "the ranks of the requeued job $job never held at train.step" held_at_step "$job" 4
 scancel --signal=TERM --full "$job" || fail "scancel --signal=TERM --full failed"
 echo "sent SIGTERM to every process of job $job"
 expect_resumed "$job" "$work/preempted.h5" "$work/reference.h5"

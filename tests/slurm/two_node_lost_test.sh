@@ -18,11 +18,16 @@ spec="$source_dir/tests/slurm/requeue_sweep.toml"
 mpirun -n 2 --oversubscribe "$bin/cir-sweep" "$spec" --set train.threads=1 --store "$work/reference.h5" \
   >"$work/reference.out" 2>&1 || fail "the uninterrupted reference run failed"
 
+# Both ranks hold at their 9th step (in epoch 1 or later,
+# CIR_FAULT=train.step:9:hold, common/fault.hpp), so the sweep is unfinished
+# when node2 dies.
 job=$(sbatch --parsable -N 2 --ntasks-per-node=1 --no-requeue --output="$work/job-%j.out" --chdir="$work" \
-  --wrap "exec bash $source_dir/slurm/run-sweep --launcher 'mpirun -n 2' --cir-sweep $bin/cir-sweep \
+  --wrap "CIR_FAULT=train.step:9:hold exec bash $source_dir/slurm/run-sweep \
+  --launcher 'mpirun -n 2 -x CIR_FAULT' --cir-sweep $bin/cir-sweep \
   $spec --set train.threads=1 --store $work/lost.h5") || fail "sbatch refused the job"
 echo "submitted job $job"
 wait_epochs "$job" "$work/lost.h5" 2 300
+wait_until 300 "the ranks of job $job never held at train.step" held_at_step "$job" 2
 
 # node2 dies: its slurmd and everything running in its namespace, at once.
 victims="$(cat "$cluster/slurmd.node2.pid") $(ip netns pids "cir${CIR_SLURM_PORT}-node2" | tr '\n' ' ')"

@@ -28,13 +28,18 @@ spec="$source_dir/tests/slurm/requeue_sweep.toml"
 mpirun -n 2 --oversubscribe "$bin/cir-sweep" "$spec" --set train.threads=1 --store "$work/reference.h5" \
   >"$work/reference.out" 2>&1 || fail "the uninterrupted reference run failed"
 
+# The first run holds both ranks at their 9th step (in epoch 1 or later,
+# CIR_FAULT=train.step:9:hold, common/fault.hpp) until the stop signal, so
+# it cannot finish before the signal; the requeued run goes to the end.
 job=$(sbatch --parsable -N 2 --ntasks-per-node=1 --requeue --open-mode=append --output="$work/job-%j.out" \
-  --chdir="$work" --wrap "exec bash $source_dir/slurm/run-sweep --launcher 'mpirun -n 2' \
+  --chdir="$work" --wrap "export CIR_FAULT=\$([ \${SLURM_RESTART_COUNT:-0} -ge 1 ] || echo train.step:9:hold)
+  exec bash $source_dir/slurm/run-sweep --launcher 'mpirun -n 2 -x CIR_FAULT' \
   --cir-sweep $bin/cir-sweep $spec --set train.threads=1 --store $work/preempted.h5") ||
   fail "sbatch refused the job"
 echo "submitted job $job"
 
 wait_epochs "$job" "$work/preempted.h5" 2 300
+wait_until 300 "the ranks of job $job never held at train.step" held_at_step "$job" 2
 "${stop[@]}" "$job" || fail "${stop[*]} $job failed"
 echo "sent: ${stop[*]} $job"
 
