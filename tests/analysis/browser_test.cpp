@@ -6,33 +6,19 @@
 // or gnuplot is missing or Chromium cannot start.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <regex>
 
 #include "analysis/figures.hpp"
 #include "tests/analysis/sweeps.hpp"
+#include "tests/shell.hpp"
 
 namespace cir::analysis::testing {
 namespace {
 
+using cir::testing::shell;
+using cir::testing::Shell;
+
 std::string skip_reason;
-
-struct Result {
-  int code = -1;
-  std::string out;
-};
-
-Result shell(const std::string& command) {
-  Result run;
-  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
-  char buffer[4096];
-  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) run.out.append(buffer, n);
-  const int status = pclose(pipe);
-  run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;
@@ -46,7 +32,8 @@ class Browser : public AnalysisTest {
   std::string chromium(const std::string& args) {
     return fmt::format(
         "timeout 120 {} --headless --no-sandbox --disable-gpu --disable-background-networking "
-        "--disable-component-update --disable-sync --no-first-run --hide-scrollbars --user-data-dir={} {}",
+        "--disable-component-update --disable-sync --no-first-run --hide-scrollbars --user-data-dir={} {} "
+        "2>/dev/null",
         browser_, (dir_ / "profile").string(), args);
   }
   std::string browser_ = find_program("chromium");
@@ -64,7 +51,10 @@ TEST_F(Browser, RendersTheReportPage) {
   const fs::path store =
       write_store(dir_, "gamma0", gamma0_sweep(), {R"({"cir_commit":"abc123","mpi":"Open MPI v4.1.4"})"});
   const fs::path page = dir_ / "report.html";
-  ASSERT_EQ(shell(std::string(CIR_REPORT) + " " + store.string() + " --html " + page.string()).code, 0);
+  ASSERT_EQ(
+      shell(std::string(CIR_REPORT) + " " + store.string() + " --html " + page.string() + " 2>/dev/null")
+          .code,
+      0);
   const std::string html = read_text(page);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find(" src="), std::string::npos);
@@ -72,7 +62,7 @@ TEST_F(Browser, RendersTheReportPage) {
 
   const fs::path out = CIR_TEST_OUTPUT;
   fs::create_directories(out);
-  const Result laptop =
+  const Shell laptop =
       shell(chromium("--window-size=1280,2200 --screenshot=" + (out / "report-laptop.png").string() +
                      " file://" + page.string()));
   if (laptop.code != 0 || !fs::exists(out / "report-laptop.png")) {
@@ -86,7 +76,7 @@ TEST_F(Browser, RendersTheReportPage) {
   EXPECT_GT(fs::file_size(out / "report-laptop.png"), 20000u);
   EXPECT_GT(fs::file_size(out / "report-phone.png"), 10000u);
 
-  const Result dom = shell(chromium("--dump-dom file://" + page.string()));
+  const Shell dom = shell(chromium("--dump-dom file://" + page.string()));
   ASSERT_EQ(dom.code, 0);
   // Table 5: 9 rows × R@10, R@50, Avg, each with its verdict attribute.
   EXPECT_EQ(count(dom.out, "<td class=\"num\" data-verdict="), 27u) << dom.out.substr(0, 2000);

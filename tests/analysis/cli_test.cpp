@@ -1,32 +1,20 @@
 // cir-report as a user runs it: output, exit codes and error messages.
 #include <gtest/gtest.h>
 #include <hdf5.h>
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <fstream>
 
 #include "analysis/figures.hpp"
 #include "tests/analysis/sweeps.hpp"
+#include "tests/shell.hpp"
 
 namespace cir::analysis::testing {
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
+using Result = cir::testing::Shell;
 
+// cir-report with ARGS; its stdout and stderr.
 Result cir_report(const std::string& args) {
-  const std::string command = std::string(CIR_REPORT) + " " + args + " 2>&1";
-  Result run;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.out.append(buffer, n);
-  const int status = pclose(pipe);
-  run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return cir::testing::shell(std::string(CIR_REPORT) + " " + args + " 2>&1");
 }
 
 class Cli : public AnalysisTest {};

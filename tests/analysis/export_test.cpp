@@ -2,37 +2,23 @@
 // (tests/analysis/read_exports.py: protobuf for the TensorBoard events,
 // pandas for the long CSV, json for --status --format json).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "tests/analysis/sweeps.hpp"
+#include "tests/shell.hpp"
 
 namespace cir::analysis::testing {
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;
-};
+using cir::testing::shell;
+using Result = cir::testing::Shell;
 
-Result shell(const std::string& command) {
-  Result run;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) run.out.append(buffer, n);
-  const int status = pclose(pipe);
-  run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-Result cir_report(const std::string& args) { return shell(std::string(CIR_REPORT) + " " + args); }
+Result cir_report(const std::string& args) { return shell(std::string(CIR_REPORT) + " " + args + " 2>&1"); }
 
 // The reader's JSON; skips the test when Python or its library is missing.
 nlohmann::json read_back(const std::string& kind, const fs::path& path) {
   const Result r = shell("/usr/bin/python3 " + std::string(CIR_ANALYSIS_TESTS) + "/read_exports.py " + kind +
-                         " " + path.string());
+                         " " + path.string() + " 2>&1");
   if (r.code != 0) return nullptr;
   return nlohmann::json::parse(r.out.substr(r.out.find('{')));
 }

@@ -1,13 +1,12 @@
 // The interval arithmetic behind the verdicts, against a hand computation
 // and against scipy.stats where Debian's python3-scipy is installed.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
-#include <cstdio>
 #include <sstream>
 
 #include "analysis/stats.hpp"
+#include "tests/shell.hpp"
 
 namespace cir::analysis {
 namespace {
@@ -75,14 +74,8 @@ TEST(Stats, EveryVerdictClass) {
 
 // scipy's numbers for the same computations, when Debian's python3-scipy is there.
 std::string scipy(const std::string& program) {
-  const std::string command = "/usr/bin/python3 -c '" + program + "' 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return "";
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? out : "";
+  const cir::testing::Shell run = cir::testing::shell("/usr/bin/python3 -c '" + program + "' 2>/dev/null");
+  return run.code == 0 ? run.out : "";
 }
 
 TEST(Stats, AgreesWithScipy) {

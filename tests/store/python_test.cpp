@@ -3,33 +3,19 @@
 // h5dump prints it.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "store/store.hpp"
 #include "store_fixture.hpp"
+#include "tests/shell.hpp"
 
 namespace cir::store::testing {
 namespace {
 
 using Python = StoreTest;
 
-struct Command {
-  int status = -1;
-  std::string output;
-};
-
-Command run(const std::string& command) {
-  Command result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
-  result.status = pclose(pipe);
-  return result;
-}
+// COMMAND's exit code and its stdout and stderr.
+cir::testing::Shell run(const std::string& command) { return cir::testing::shell(command + " 2>&1"); }
 
 // Three trials over four swept keys of four types, three epochs each (the
 // middle one of the last trial not evaluated); one failed trial with notes.
@@ -64,10 +50,10 @@ std::vector<TrialSpec> write_store(const fs::path& path) {
 TEST_F(Python, H5pyAndPandasReadEveryNumber) {
   const fs::path path = dir_ / "demo.h5";
   const std::vector<TrialSpec> specs = write_store(path);
-  const Command python =
+  const cir::testing::Shell python =
       run(std::string("/usr/bin/python3 ") + CIR_STORE_TEST_DIR + "/read_store.py " + path.string());
-  ASSERT_EQ(python.status, 0) << python.output;
-  const nlohmann::json got = nlohmann::json::parse(python.output);
+  ASSERT_EQ(python.code, 0) << python.out;
+  const nlohmann::json got = nlohmann::json::parse(python.out);
   const Reader reader = Reader::open(path);
 
   EXPECT_EQ(got["attrs"]["format"], "cir-results");
@@ -140,13 +126,13 @@ TEST_F(Python, H5pyAndPandasReadEveryNumber) {
 TEST_F(Python, H5dumpPrintsTheStore) {
   const fs::path path = dir_ / "demo.h5";
   const std::vector<TrialSpec> specs = write_store(path);
-  const Command dump = run("h5dump " + path.string());
-  ASSERT_EQ(dump.status, 0) << dump.output;
+  const cir::testing::Shell dump = run("h5dump " + path.string());
+  ASSERT_EQ(dump.code, 0) << dump.out;
   for (const std::string& expected :
        {std::string("\"cir-results\""), std::string("DATASET \"epochs\""), std::string("DATASET \"recalls\""),
         std::string("DATASET \"loss.gamma0\""), std::string("\"loss_total\""), specs[1].id,
         std::string("\"failed")}) {
-    EXPECT_NE(dump.output.find(expected), std::string::npos) << "h5dump lacks " << expected;
+    EXPECT_NE(dump.out.find(expected), std::string::npos) << "h5dump lacks " << expected;
   }
 }
 
