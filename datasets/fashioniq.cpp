@@ -1,6 +1,7 @@
 // FashionIQ (datasets/readers.hpp): the official and the derived layout.
 #include <fmt/format.h>
 
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,19 +29,31 @@ fs::path val_split_file(const std::string& subset) {
 
 struct FiqImages {
   std::unordered_map<std::string, std::string> by_id;  // id -> images/<file>
+  std::string extension = ".png";                      // the one most images have
   explicit FiqImages(const fs::path& root) {
     std::error_code ec;
+    std::map<std::string, std::int64_t> count;
     for (const auto& e : fs::directory_iterator(root / kImages, ec)) {
       if (!e.is_regular_file()) continue;
       const auto ext = e.path().extension().string();
-      if (ext == ".png" || ext == ".jpg" || ext == ".jpeg")
+      if (ext == ".png" || ext == ".jpg" || ext == ".jpeg") {
         by_id.emplace(e.path().stem().string(), (kImages / e.path().filename()).string());
+        ++count[ext];
+      }
+    }
+    std::int64_t most = 0;
+    for (const auto& [ext, n] : count) {
+      if (n > most) {
+        extension = ext;
+        most = n;
+      }
     }
   }
-  // The file of an id; an id without a file gets images/<id>.png, reported missing.
+  // The file of an id; an id without a file gets images/<id> with the
+  // extension of the other images, reported missing.
   std::string path(const std::string& id) const {
     auto it = by_id.find(id);
-    return it != by_id.end() ? it->second : (kImages / (id + ".png")).string();
+    return it != by_id.end() ? it->second : (kImages / (id + extension)).string();
   }
 };
 
