@@ -37,8 +37,8 @@ constexpr const char* kDescription =
     "Slurm jobs, hosts); --receipt prints it alone. --status shows a running sweep's progress instead.\n"
     "--html FILE writes all of it as one self-contained page (figures inline); --export writes the\n"
     "sweep for other tools: TensorBoard event files or a tidy CSV (one row per trial, epoch, metric).\n"
-    "Exit codes: 0 reported, 1 gnuplot failed, 2 usage error or missing store,\n"
-    "3 not a readable cir store.";
+    "Exit codes: 0 reported, 1 the figures could not be drawn (the table is printed), 2 usage error\n"
+    "or missing store, 3 not a readable cir store.";
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -1,13 +1,16 @@
 #include "analysis/figures.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -108,6 +111,16 @@ class Plotter {
                   Where{.file = options_.out_dir.string()},
                   "pass --out with a folder you can write, or --no-figures");
     }
+    // gnuplot would fail on its first output file, with a message of its own.
+    const fs::path probe = options_.out_dir / fmt::format(".{}-{}.probe", options_.stem, ::getpid());
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      throw Error(fmt::format("cannot write the figures into this folder: {}", std::strerror(errno)),
+                  Where{.file = options_.out_dir.string()},
+                  "pass --out with a folder you can write, or --no-figures");
+    }
+    ::close(fd);
+    fs::remove(probe, ec);
     std::string script;
     loss(script);
     if (!ks_.empty()) recall(script);

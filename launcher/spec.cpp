@@ -4,7 +4,9 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -255,8 +257,18 @@ toml::table parse(std::string_view text, const std::string& file) {
 }
 
 std::string read_file(const fs::path& path, const Where& where) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    std::set<std::string> specs;
+    for (const auto& entry : fs::directory_iterator(path, ec))
+      if (entry.path().extension() == ".toml") specs.insert(entry.path().string());
+    throw Error(fmt::format("{} is a folder, not a spec file", path.string()), where,
+                specs.empty() ? "give the path of a sweep spec (a .toml file)"
+                              : fmt::format("give one of its specs, e.g. {}", *specs.begin()));
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("cannot read {}", path.string()), where, "check the path");
+  if (!in)
+    throw Error(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)), where, "check the path");
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();

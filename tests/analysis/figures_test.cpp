@@ -108,6 +108,19 @@ TEST_F(Figures, NoParameterFigureForSeveralSweptKeys) {
   expect_svg(dir_ / "figures" / "sweep-loss.svg", {"train.lr = 0.01, loss.augmenter = paper"});
 }
 
+TEST_F(Figures, AFolderThatCannotBeWrittenIsAClearErrorBeforeGnuplotRuns) {
+  // No process may create files in /proc, root included.
+  try {
+    draw(gamma0_sweep(), {.out_dir = "/proc"});
+    FAIL();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("/proc: cannot write the figures into this folder"), std::string::npos) << what;
+    EXPECT_NE(what.find("--no-figures"), std::string::npos) << what;
+    EXPECT_EQ(what.find("please report"), std::string::npos) << what;
+  }
+}
+
 TEST_F(Figures, AMissingGnuplotIsAClearError) {
   try {
     draw(gamma0_sweep(), {.gnuplot = "no-such-gnuplot"});

@@ -127,6 +127,20 @@ TEST(Spec, ShippedSweepsLoadAndExpand) {
   }
 }
 
+TEST(Spec, AFolderGivenAsTheSpecSaysSoAndNamesASpecInIt) {
+  try {
+    load_spec(kSource / "sweeps" / "synthetic");
+    FAIL() << "a folder loaded as a spec";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("sweeps/synthetic is a folder, not a spec file"), std::string::npos) << what;
+    EXPECT_NE(what.find("hint: give one of its specs, e.g. " + (kSource / "sweeps/synthetic/base.toml").string()),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(what.find("no sweep name"), std::string::npos) << what;
+  }
+}
+
 TEST(Spec, PresetsChainAndTheNearestFileWins) {
   const auto spec = load_spec(kSource / "sweeps/base/fashioniq_paper.toml", {"sweep.name=x"});
   ASSERT_EQ(spec.chain.size(), 3u);                                // fashioniq_paper → fashioniq → shoes
