@@ -4,7 +4,9 @@
 # does what each case asks. Checks that run-sweep forwards SIGTERM and SIGUSR1
 # as SIGUSR1 (again until the launcher exits), reads the code the ranks agreed
 # on from CIR_EXIT_FILE, counts any exit after a stop signal as resumable (75),
-# and keeps 0, 2, 3 and 4 as they are.
+# keeps 0, 2, 3 and 4 as they are, and answers 74 (an I/O fault) inside a job
+# with scontrol requeuehold (a stand-in scontrol records its arguments) and a
+# message that says how to release the job.
 # Usage: run_sweep_test.sh SOURCE_DIR
 set -uo pipefail
 source_dir="$(cd "$1" && pwd)"
@@ -36,14 +38,23 @@ case "$kind" in
 esac
 FAKE
 printf '#!/bin/sh\nexit 0\n' >"$work/cir-sweep"
-chmod +x "$work/fake_launcher.sh" "$work/cir-sweep"
+# The stand-in scontrol: appends its arguments to "scontrol", exits FAKE_SCONTROL.
+mkdir -p "$work/bin"
+printf '#!/bin/sh\necho "$@" >>"$FAKE_DIR/scontrol"\nexit "${FAKE_SCONTROL:-0}"\n' >"$work/bin/scontrol"
+chmod +x "$work/fake_launcher.sh" "$work/cir-sweep" "$work/bin/scontrol"
 
-# check NAME PLAN SIGNAL EXPECTED_EXIT [TEXT]: runs run-sweep with the plan;
+# check NAME PLAN SIGNAL EXPECTED_EXIT [TEXT…]: runs run-sweep with the plan;
 # SIGNAL (TERM, USR1 or -) is sent to run-sweep once the stand-in is ready.
+# Each TEXT must be in its output, the signals or the scontrol calls. Runs
+# with --no-requeue unless JOB names a Slurm job.
 check() {
-  local name="$1" plan="$2" signal="$3" expected="$4" text="${5:-}" dir="$work/$1" pid rc
+  local name="$1" plan="$2" signal="$3" expected="$4" dir="$work/$1" pid rc text
+  shift 4
   mkdir -p "$dir"
-  FAKE_PLAN="$plan" FAKE_DIR="$dir" bash "$source_dir/slurm/run-sweep" --no-requeue \
+  local requeue=(--no-requeue)
+  [ -z "${JOB:-}" ] || requeue=()
+  FAKE_PLAN="$plan" FAKE_DIR="$dir" SLURM_JOB_ID="${JOB:-}" PATH="$work/bin:$PATH" \
+    bash "$source_dir/slurm/run-sweep" "${requeue[@]}" \
     --launcher "bash $work/fake_launcher.sh" --cir-sweep "$work/cir-sweep" spec.toml >"$dir/out" 2>&1 &
   pid=$!
   if [ "$signal" != - ]; then
@@ -56,9 +67,11 @@ check() {
   if [ "$rc" -ne "$expected" ]; then
     echo "FAIL $name: run-sweep exited $rc, not $expected"; sed 's/^/  /' "$dir/out"; failures=$((failures + 1)); return
   fi
-  if [ -n "$text" ] && ! grep -q -- "$text" "$dir/out" "$dir/signals" 2>/dev/null; then
-    echo "FAIL $name: no '$text' in its output"; sed 's/^/  /' "$dir/out"; failures=$((failures + 1)); return
-  fi
+  for text in "$@"; do
+    if ! grep -q -- "$text" "$dir/out" "$dir/signals" "$dir/scontrol" 2>/dev/null; then
+      echo "FAIL $name: no '$text' in its output"; sed 's/^/  /' "$dir/out"; failures=$((failures + 1)); return
+    fi
+  done
   echo "ok   $name (exit $rc)"
 }
 
@@ -80,6 +93,13 @@ check forwarded-again stop:2:75 TERM 75 "got SIGTERM"
 # After a stop signal, an exit without a meaning of its own is resumable.
 check killed-after-stop stop:1:137 TERM 75 "after the stop signal: resumable"
 check spec-error-after-stop stop:1:2 TERM 2 "Not requeueing"
+# An I/O fault: requeued held inside a job, with how to release it; failed
+# with 74 where the held requeue is refused or not wanted.
+JOB=42 check io-fault-held exit:74 - 0 "requeuehold 42" "scontrol release 42" "free space"
+JOB=42 FAKE_SCONTROL=1 check io-fault-hold-refused exit:74 - 74 "requeuehold 42 failed" "rerun the same command"
+check io-fault-no-requeue exit:74 - 74 "I/O fault" "rerun the same command"
+# 74 keeps its meaning after a stop signal too (a requeue would hit the same fault).
+check io-fault-after-stop stop:1:74 TERM 74 "I/O fault"
 
 if [ "$failures" -ne 0 ]; then echo "$failures failed"; exit 1; fi
 echo "all passed"
