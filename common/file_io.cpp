@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -54,9 +56,38 @@ fs::path folder_of(const fs::path& path) {
 
 }  // namespace
 
+Error sys_error(int error, const fs::path& path, std::string_view operation) {
+  std::string message = fmt::format("cannot {}: {}", operation, std::strerror(error));
+  const bool fault = is_io_fault(error);
+  if (fault) {
+    if (const std::string free = free_space(path); !free.empty()) message += " (" + free + ")";
+  }
+  return Error(std::move(message), Where{.file = path.string()}, hint_for(error),
+               fault ? ExitCode::io_fault : ExitCode::usage, error);
+}
+
 void throw_sys_error(int error, const fs::path& path, std::string_view operation) {
-  throw Error(fmt::format("cannot {}: {}", operation, std::strerror(error)), Where{.file = path.string()},
-              hint_for(error), ExitCode::usage, error);
+  throw sys_error(error, path, operation);
+}
+
+bool is_io_fault(int error) { return error == ENOSPC || error == EDQUOT || error == EIO; }
+
+std::string free_space(const fs::path& path) {
+  struct statvfs stats {};
+  for (fs::path at = path.empty() ? fs::path(".") : path; ::statvfs(at.c_str(), &stats) != 0;) {
+    if (at == "." || at == at.root_path()) return {};
+    at = at.has_parent_path() ? at.parent_path() : fs::path(".");
+  }
+  double bytes = static_cast<double>(stats.f_bavail) * static_cast<double>(stats.f_frsize);
+  constexpr std::array kUnits = {"B", "KiB", "MiB", "GiB", "TiB"};
+  std::size_t unit = 0;
+  while (bytes >= 1024.0 && unit + 1 < kUnits.size()) {
+    bytes /= 1024.0;
+    ++unit;
+  }
+  const std::string amount =
+      unit == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, kUnits[unit]);
+  return amount + " free on its file system";
 }
 
 UniqueFd::UniqueFd(UniqueFd&& other) noexcept

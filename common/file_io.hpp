@@ -8,8 +8,11 @@
 // once the call returns the new content survives a power loss.
 //
 // Every failed system call throws cir::Error naming the path, the operation
-// and strerror(errno); Error::sys_errno() holds the errno (ENOSPC, EDQUOT,
-// EIO, …) for callers that treat some causes differently.
+// and strerror(errno); Error::sys_errno() holds the errno. A full disk or
+// quota (ENOSPC, EDQUOT) and a device error (EIO) are I/O faults: their
+// error has ExitCode::io_fault and the free space on the path's file system
+// in its message, and a sweep stops on one (exit 74) instead of failing its
+// trials (docs/architecture.md "Errors and exit codes").
 #pragma once
 
 #include <sys/types.h>
@@ -22,9 +25,24 @@
 
 namespace cir {
 
-// Throws the cir::Error of a failed system call: "<path>: cannot
-// <operation>: <strerror(error)>", with `error` in Error::sys_errno().
+class Error;
+
+// The cir::Error of a failed system call: "<path>: cannot <operation>:
+// <strerror(error)>", with `error` in Error::sys_errno(); for an I/O fault
+// (is_io_fault) ExitCode::io_fault and " (<free_space(path)>)" after it,
+// else ExitCode::usage.
+Error sys_error(int error, const std::filesystem::path& path, std::string_view operation);
+// Throws sys_error(error, path, operation).
 [[noreturn]] void throw_sys_error(int error, const std::filesystem::path& path, std::string_view operation);
+
+// Whether `error` (an errno) is an I/O fault: ENOSPC, EDQUOT or EIO, which
+// go away once space is freed or the device is fixed.
+bool is_io_fault(int error);
+
+// The space left for unprivileged users on the file system that holds
+// `path` (or its nearest existing folder), as "12.0 KiB free on its file
+// system"; empty when it cannot be known.
+std::string free_space(const std::filesystem::path& path);
 
 // An open file descriptor and the path it was opened at, closed when its
 // owner goes. Move-only.

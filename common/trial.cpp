@@ -4,12 +4,15 @@
 
 #include <array>
 
+#include "common/error.hpp"
+
 namespace cir {
 
 namespace {
 
 constexpr std::array kOutcomes = {TrialResult::Outcome::done, TrialResult::Outcome::failed,
-                                  TrialResult::Outcome::diverged, TrialResult::Outcome::stopped};
+                                  TrialResult::Outcome::diverged, TrialResult::Outcome::stopped,
+                                  TrialResult::Outcome::io_fault};
 
 }  // namespace
 
@@ -39,8 +42,20 @@ const char* to_string(TrialResult::Outcome outcome) {
       return "diverged";
     case TrialResult::Outcome::stopped:
       return "stopped";
+    case TrialResult::Outcome::io_fault:
+      return "io_fault";
   }
   return "unknown";
+}
+
+TrialResult thrown_result(const std::exception& error, std::int32_t epoch) {
+  const auto* known = dynamic_cast<const Error*>(&error);
+  if (known != nullptr && known->code() == ExitCode::io_fault) {
+    return TrialResult{.outcome = TrialResult::Outcome::io_fault,
+                       .epoch = epoch,
+                       .message = format_error(known->message(), known->where(), {})};
+  }
+  return TrialResult{.outcome = TrialResult::Outcome::failed, .epoch = epoch, .message = error.what()};
 }
 
 void to_json(nlohmann::json& j, TrialResult::Outcome outcome) { j = to_string(outcome); }

@@ -12,6 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <string>
 #include <tuple>
@@ -101,11 +102,13 @@ constexpr auto fields(std::type_identity<EpochRecord>) {
 }
 static_assert(lists_every_member<EpochRecord>());
 
-// How a run of a trial ended.
+// How a run of a trial ended. io_fault: it stopped on a full disk or a
+// device error (common/file_io.hpp) and resumes like a stopped run once that
+// is fixed.
 struct TrialResult {
-  enum class Outcome { done, failed, diverged, stopped } outcome = Outcome::done;
+  enum class Outcome { done, failed, diverged, stopped, io_fault } outcome = Outcome::done;
   std::int32_t epoch = -1;  // the epoch at which it failed, diverged or stopped
-  std::string message;      // the error text for failed / diverged
+  std::string message;      // the error text for failed / diverged / io_fault
 
   bool operator==(const TrialResult&) const = default;
 };
@@ -116,8 +119,13 @@ constexpr auto fields(std::type_identity<TrialResult>) {
 }
 static_assert(lists_every_member<TrialResult>());
 
-// "done", "failed", "diverged", "stopped".
+// "done", "failed", "diverged", "stopped", "io_fault".
 const char* to_string(TrialResult::Outcome outcome);
+
+// How a run that threw `error` at `epoch` ended: io_fault for a cir::Error
+// of ExitCode::io_fault, with its message on one line (no hint); failed,
+// with the whole message, for anything else.
+TrialResult thrown_result(const std::exception& error, std::int32_t epoch);
 // An outcome in JSON is its name; reading another string throws
 // nlohmann::json::exception.
 void to_json(nlohmann::json& j, TrialResult::Outcome outcome);

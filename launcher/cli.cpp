@@ -23,7 +23,9 @@ constexpr const char* kDescription =
     "Exit codes: 0 all trials done, 2 usage or spec error, or a dataset, weights file or store\n"
     "folder the trials need and cannot have (checked before any trial starts), 3 the store refuses the "
     "spec,\n"
-    "4 finished with failed or diverged trials, 75 preempted (rerun the same command to resume).";
+    "4 finished with failed or diverged trials, 74 an I/O fault (a full disk or a device error;\n"
+    "free space or fix it, then rerun the same command to resume), 75 preempted (rerun the same\n"
+    "command to resume).";
 
 }  // namespace
 

@@ -5,14 +5,17 @@
 
 #include <pthread.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/checked_cast.hpp"
 #include "common/error.hpp"
+#include "common/file_io.hpp"
 #include "common/log.hpp"
 #include "common/mpi.hpp"
 #include "common/params.hpp"
@@ -117,7 +120,7 @@ CoordinatorSummary Coordinator::run() {
                inbox_);
     if (!found) {
       notice_stop();
-      writer_.commit();
+      commit();
       std::this_thread::sleep_for(kPause);
       continue;
     }
@@ -127,10 +130,11 @@ CoordinatorSummary Coordinator::run() {
     mpi::check(MPI_Mrecv(text.data(), count, MPI_CHAR, &message, MPI_STATUS_IGNORE), "MPI_Mrecv", inbox_);
     handle(status.MPI_SOURCE, status.MPI_TAG, text);
   }
-  writer_.flush();
+  commit(true);
 
   CoordinatorSummary summary;
   summary.stopped = stopping_;
+  summary.io_fault = io_fault_;
   for (const auto& row : writer_.trials()) {
     if (!index_of_.count(row.spec.id)) continue;
     switch (row.status) {
@@ -213,7 +217,7 @@ void Coordinator::on_request(int source, int group) {
   notes["hosts"] = hosts;
   if (json slurm = slurm_notes(); !slurm.is_null()) notes["slurm"] = std::move(slurm);
   writer_.set_notes(trial.id, json_text(notes));
-  writer_.commit();
+  commit();
   line(fmt::format("start  {}{} on rank {} ({})", describe(trial),
                    work->resume_from > 0 ? fmt::format(" from epoch {}", work->resume_from) : "", source,
                    fmt::join(hosts, ", ")));
@@ -222,10 +226,11 @@ void Coordinator::on_request(int source, int group) {
 void Coordinator::on_record(int source, const std::string& text) {
   const auto record = decode<EpochRecord>(text);
   writer_.append_epoch(record);
-  const std::string ack = encode(AckMessage{.trial_id = record.trial_id, .epoch = record.epoch});
+  const std::string ack =
+      encode(AckMessage{.trial_id = record.trial_id, .epoch = record.epoch, .stop = stopping_});
   mpi::check(MPI_Send(ack.data(), static_cast<int>(ack.size()), MPI_CHAR, source, kAck, outbox_), "MPI_Send",
              outbox_);
-  writer_.commit();
+  commit();
   const std::size_t index = index_of_.at(record.trial_id);
   const TrialSpec& trial = trials_[index];
   Running& run = running_[index];
@@ -259,24 +264,52 @@ void Coordinator::on_result(const std::string& text) {
       writer_.set_status(trial.id, TrialStatus::pending);
       stopping_ = true;
       break;
+    case TrialResult::Outcome::io_fault:
+      writer_.set_status(trial.id, TrialStatus::pending);
+      io_fault(message.result.message);
+      break;
   }
-  if (message.result.outcome != TrialResult::Outcome::stopped) {
+  const bool resumes = message.result.outcome == TrialResult::Outcome::stopped ||
+                       message.result.outcome == TrialResult::Outcome::io_fault;
+  if (!resumes) {
     // The epochs it will not run still count as work finished.
     const std::int32_t ran = running_[index].first_epoch + running_[index].epochs_run;
     cost_done_now_ += trial.expected_cost * std::max(0, epochs_[index] - ran) / epochs_[index];
   }
   // Coalesced like the records: a status lost in a crash costs nothing, as
   // a rerun finds every epoch of the trial committed.
-  writer_.commit();
+  commit();
   std::string what = to_string(message.result.outcome);
   what.resize(std::max<std::size_t>(what.size(), 6), ' ');
   std::string detail;
-  if (!message.result.message.empty())
-    detail = fmt::format(" at epoch {}: {}", message.result.epoch, message.result.message);
-  else if (message.result.outcome == TrialResult::Outcome::stopped)
+  if (resumes)
     detail = fmt::format(" at epoch {} (resumes there)", message.result.epoch);
+  else if (!message.result.message.empty())
+    detail = fmt::format(" at epoch {}: {}", message.result.epoch, message.result.message);
   line(
       fmt::format("{} {} after {}{} | {}", what, describe(trial), duration(seconds), detail, sweep_status()));
+}
+
+void Coordinator::commit(bool now) {
+  if (store_failed_) return;
+  try {
+    if (now) {
+      writer_.flush();
+    } else {
+      writer_.commit();
+    }
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::io_fault) throw;
+    store_failed_ = true;
+    io_fault(format_error(e.message(), e.where(), {}));
+  }
+}
+
+void Coordinator::io_fault(const std::string& message) {
+  stopping_ = true;
+  if (!io_fault_.empty()) return;
+  io_fault_ = message;
+  line("I/O fault (named below): groups stop after their current epoch, then the sweep exits 74");
 }
 
 std::string Coordinator::describe(const TrialSpec& trial) const {
@@ -314,7 +347,19 @@ void Coordinator::line(const std::string& text) {
   live_lines_ = 0;
   std::fprintf(progress_, "%s %s\n", stamp, text.c_str());
   if (live_) draw_live_view();
-  std::fflush(progress_);
+  if (std::fflush(progress_) != 0) {
+    const int error = errno;
+    std::clearerr(progress_);
+    if (is_io_fault(error)) {
+      // The file the progress output goes to, for the message.
+      std::error_code unknown;
+      const std::filesystem::path file =
+          std::filesystem::read_symlink("/proc/self/fd/" + std::to_string(fileno(progress_)), unknown);
+      const Error e = sys_error(error, unknown ? std::filesystem::path("the progress output") : file,
+                                "write the progress output");
+      io_fault(format_error(e.message(), e.where(), {}));
+    }
+  }
 }
 
 void Coordinator::draw_live_view() {

@@ -4,7 +4,11 @@
 // epoch records leaders send, records how each run ended, and prints one
 // progress line per finished epoch and trial. It waits with MPI_Improbe and a
 // short sleep, never a busy spin. After a stop signal (its own, or a run that
-// came back stopped) it hands out no more work.
+// came back stopped) it hands out no more work. An I/O fault (a full disk or
+// a device error: common/file_io.hpp) under a store commit, under the
+// progress output or in a run stops the sweep the same way, and the acks
+// tell the running groups to stop after their current epoch; after a
+// failed commit it writes nothing more, so the store keeps its last commit.
 #pragma once
 
 #include <mpi.h>
@@ -23,7 +27,8 @@ namespace cir::launcher {
 
 struct CoordinatorSummary {
   int done = 0, failed = 0, diverged = 0, unfinished = 0;
-  bool stopped = false;  // a stop signal or a stopped run ended the sweep early
+  bool stopped = false;  // a stop signal, a stopped run or an I/O fault ended the sweep early
+  std::string io_fault;  // the first I/O fault, on one line (path and free space); empty when none
 };
 
 class Coordinator {
@@ -54,6 +59,12 @@ class Coordinator {
   void on_request(int source, int group);
   void on_record(int source, const std::string& text);
   void on_result(const std::string& text);
+  // Commits the store (every change at once when `now`, else coalesced)
+  // until a commit fails with an I/O fault, which stops the sweep; other
+  // errors propagate.
+  void commit(bool now = false);
+  // Stops the sweep on an I/O fault; the first one is the sweep's.
+  void io_fault(const std::string& message);
   // Prints one event line. In live mode a live view follows the events:
   // one line per running trial (epoch, loss, R@10, ETA) and the sweep's total.
   void line(const std::string& text);
@@ -69,6 +80,8 @@ class Coordinator {
   std::vector<std::vector<std::string>> group_hosts_;
   int groups_, released_groups_ = 0;
   bool stopping_ = false;
+  std::string io_fault_;       // the first I/O fault
+  bool store_failed_ = false;  // a commit failed: the store keeps the one before
   std::FILE* progress_;
   bool live_ = false;             // draw the live view (launcher/progress.hpp)
   int live_lines_ = 0;            // lines of the live view on screen

@@ -64,16 +64,20 @@ constexpr auto fields(std::type_identity<AssignMessage>) {
 }
 static_assert(lists_every_member<AssignMessage>());
 
-// The coordinator holds this epoch of this trial.
+// The coordinator holds this epoch of this trial. `stop`: the sweep is
+// stopping (a stop signal on rank 0, an I/O fault): the group stops at its
+// next step, as after a stop signal of its own.
 struct AckMessage {
   std::string trial_id;
   std::int32_t epoch = 0;
+  bool stop = false;
 
   bool operator==(const AckMessage&) const = default;
 };
 
 constexpr auto fields(std::type_identity<AckMessage>) {
-  return std::tuple{Field{"trial", &AckMessage::trial_id}, Field{"epoch", &AckMessage::epoch}};
+  return std::tuple{Field{"trial", &AckMessage::trial_id}, Field{"epoch", &AckMessage::epoch},
+                    Field{"stop", &AckMessage::stop}};
 }
 static_assert(lists_every_member<AckMessage>());
 

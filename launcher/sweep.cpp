@@ -126,7 +126,11 @@ SetupMessage prepare(const SweepOptions& options, int world_size, const InputChe
     writer->flush();
     log::info("sweep {}: {} trials, store {}", spec.name, setup.trials.size(), spec.store.string());
   } catch (const Error& e) {
-    log::error("{}", e.what());
+    if (e.code() == ExitCode::io_fault)
+      log::error("{}; free space or fix the device, then rerun the same command",
+                 format_error(e.message(), e.where(), {}));
+    else
+      log::error("{}", e.what());
     setup.code = static_cast<int>(e.code());
   } catch (const std::exception& e) {
     log::error("{}", e.what());
@@ -135,7 +139,8 @@ SetupMessage prepare(const SweepOptions& options, int world_size, const InputChe
   return setup;
 }
 
-enum Outcome : int { kDone = 0, kStopped = 1, kDiverged = 2, kFailed = 3 };
+// Worst last: a run that hit an I/O fault on any rank stays resumable.
+enum Outcome : int { kDone = 0, kStopped = 1, kDiverged = 2, kFailed = 3, kIoFault = 4 };
 
 int outcome_code(TrialResult::Outcome o) {
   switch (o) {
@@ -147,6 +152,8 @@ int outcome_code(TrialResult::Outcome o) {
       return kDiverged;
     case TrialResult::Outcome::failed:
       return kFailed;
+    case TrialResult::Outcome::io_fault:
+      return kIoFault;
   }
   return kFailed;
 }
@@ -196,22 +203,25 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
     context.local_rank = layout.local_rank;
     context.local_size = layout.local_size;
     context.group_comm_f = static_cast<int>(MPI_Comm_c2f(layout.comm.get()));
+    // Set when the coordinator's ack says that the sweep is stopping.
+    bool stop_asked = false;
     if (leader) {
       context.report = [&](const EpochRecord& record) {
         EpochRecord stamped = record;
         stamped.trial_id = trial.id;
         send_text(inbox, kCoordinatorRank, kRecord, encode(stamped));
         const auto ack = decode<AckMessage>(receive_text(outbox, kCoordinatorRank, kAck));
-        if (ack != AckMessage{.trial_id = trial.id, .epoch = record.epoch})
+        if (ack.trial_id != trial.id || ack.epoch != record.epoch)
           throw std::logic_error(
               fmt::format("the coordinator acknowledged epoch {} of trial {}, not epoch {} of {}", ack.epoch,
                           ack.trial_id, record.epoch, trial.id));
+        stop_asked = stop_asked || ack.stop;
       };
     } else {
       context.report = [](const EpochRecord&) {};
     }
-    context.stop_requested = [&layout] {
-      int local = stop_signalled() ? 1 : 0;
+    context.stop_requested = [&layout, &stop_asked] {
+      int local = stop_signalled() || stop_asked ? 1 : 0;
       if (layout.group_size == 1) return local != 0;
       int any = 0;
       mpi::check(MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, layout.comm.get()), "MPI_Allreduce",
@@ -223,7 +233,7 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
     try {
       result = runner.run(context);
     } catch (const std::exception& e) {
-      result = TrialResult{.outcome = TrialResult::Outcome::failed, .epoch = -1, .message = e.what()};
+      result = thrown_result(e, -1);
     }
     result = agree(result, layout);
     if (leader) {
@@ -311,11 +321,18 @@ int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& wri
   if (rank == 0) {
     coordinator.join();
     writer.reset();
-    if (summary->unfinished > 0)
+    if (!summary->io_fault.empty())
+      code = static_cast<int>(ExitCode::io_fault);
+    else if (summary->unfinished > 0)
       code = static_cast<int>(ExitCode::preempted);
     else if (summary->failed > 0 || summary->diverged > 0)
       code = static_cast<int>(ExitCode::trials_failed);
-    if (code == static_cast<int>(ExitCode::preempted))
+    if (code == static_cast<int>(ExitCode::io_fault))
+      log::error(
+          "{}: the sweep stopped with {} trial(s) unfinished; free space or fix the device, then rerun "
+          "the same command to resume",
+          summary->io_fault, summary->unfinished);
+    else if (code == static_cast<int>(ExitCode::preempted))
       log::warn("stopped with {} trial(s) unfinished: rerun the same command to resume", summary->unfinished);
     else if (code == static_cast<int>(ExitCode::trials_failed))
       log::warn("{} trial(s) failed and {} diverged: their errors are in the store", summary->failed,

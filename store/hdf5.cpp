@@ -1,7 +1,7 @@
 #include "store/hdf5.hpp"
 
 #include <atomic>
-#include <mutex>
+#include <cstdlib>
 #include <utility>
 
 namespace cir::store::h5 {
@@ -14,14 +14,21 @@ herr_t collect_message(unsigned /*n*/, const H5E_error2_t* error, void* data) {
   return 0;
 }
 
-// The innermost message of the current thread's HDF5 error stack: the most
-// specific one ("truncated file: eof = …").
-std::string stack_message() {
+// A Failure for `what` from the current thread's HDF5 error stack: its
+// innermost message, the most specific one ("truncated file: eof = …"),
+// and the errno that HDF5's file drivers put into theirs ("file write
+// failed: …, errno = 28, error message = 'No space left on device', …").
+Failure stack_failure(const char* what) {
   std::vector<std::string> messages;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_message, &messages);
   H5Eclear2(H5E_DEFAULT);
-  if (messages.empty()) return "HDF5 gave no reason";
-  return messages.back();
+  int sys_errno = 0;
+  for (const std::string& message : messages) {
+    const auto at = message.find("errno = ");
+    if (at != std::string::npos && sys_errno == 0) sys_errno = std::atoi(message.c_str() + at + 8);
+  }
+  return Failure(std::string(what) + ": " + (messages.empty() ? "HDF5 gave no reason" : messages.back()),
+                 sys_errno);
 }
 
 // HDF5 takes two in-memory files with the same name for one file, so every
@@ -34,16 +41,18 @@ std::string unique_image_name() {
 }  // namespace
 
 void silence_errors() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  thread_local bool silenced = false;
+  if (silenced) return;
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  silenced = true;
 }
 
 void check(herr_t status, const char* what) {
-  if (status < 0) throw Failure(std::string(what) + ": " + stack_message());
+  if (status < 0) throw stack_failure(what);
 }
 
 Handle::Handle(hid_t id, Closer closer, const char* what) : id_(id), closer_(closer) {
-  if (id < 0) throw Failure(std::string(what) + ": " + stack_message());
+  if (id < 0) throw stack_failure(what);
 }
 
 Handle::Handle(Handle&& other) noexcept

@@ -1,7 +1,8 @@
 // RAII handles and small helpers over the HDF5 C API, in the style of
 // HighFive: no bare hid_t outlives its scope. Every failing call throws
-// h5::Failure with the innermost message of HDF5's error stack; store/ turns
-// it into a cir::Error that names the store.
+// h5::Failure with the innermost message of HDF5's error stack and the
+// errno of a failed system call under it; store/ turns it into a cir::Error
+// that names the store.
 #pragma once
 
 #include <hdf5.h>
@@ -14,14 +15,23 @@
 
 namespace cir::store::h5 {
 
-// A failed HDF5 call: what cir was doing, and what HDF5 said.
+// A failed HDF5 call: what cir was doing, what HDF5 said, and the errno of
+// the system call that failed under it (ENOSPC on a full disk); 0 when none
+// did.
 class Failure : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Failure(const std::string& what, int sys_errno = 0)
+      : std::runtime_error(what), sys_errno_(sys_errno) {}
+  int sys_errno() const noexcept { return sys_errno_; }
+
+ private:
+  int sys_errno_;
 };
 
-// Turns off HDF5's printing of error stacks to stderr (cir reports errors
-// itself). Idempotent; every entry point of store/ calls it.
+// Turns off HDF5's printing of error stacks to stderr on the calling thread
+// (cir reports errors itself; a thread-safe HDF5 keeps the setting per
+// thread, so the coordinator's thread needs it as well as the main one).
+// Idempotent; every entry point of store/ calls it.
 void silence_errors();
 
 // Throws Failure("<what>: <HDF5's message>") when `status` is negative.

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <utility>
 
@@ -43,12 +42,7 @@ LockFile LockFile::acquire(const std::string& store_path) {
   // `path`.
   for (;;) {
     const int opened = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (opened < 0) {
-      const int error = errno;
-      throw Error(fmt::format("cannot create the store's lock file: {}", std::strerror(error)),
-                  Where{.file = path}, "the folder of the store must be writable", ExitCode::store_refused,
-                  error);
-    }
+    if (opened < 0) throw_sys_error(errno, path, "create the store's lock file");
     UniqueFd fd(opened, path);
     if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
       const int error = errno;
@@ -61,19 +55,15 @@ LockFile LockFile::acquire(const std::string& store_path) {
                     "choose another sweep name",
                     ExitCode::store_refused);
       }
-      throw Error(fmt::format("cannot lock {}: {}", path, std::strerror(error)), Where{.file = store_path},
-                  {}, ExitCode::store_refused, error);
+      throw_sys_error(error, path, "lock the store's lock file");
     }
     struct stat locked {
     }, named{};
     if (fstat(fd.get(), &locked) == 0 && stat(path.c_str(), &named) == 0 && locked.st_dev == named.st_dev &&
         locked.st_ino == named.st_ino) {
       const std::string owner = describe_self();
-      if (ftruncate(fd.get(), 0) != 0 || pwrite(fd.get(), owner.data(), owner.size(), 0) < 0) {
-        const int error = errno;
-        throw Error(fmt::format("cannot write the lock file: {}", std::strerror(error)), Where{.file = path},
-                    {}, ExitCode::store_refused, error);
-      }
+      if (ftruncate(fd.get(), 0) != 0 || pwrite(fd.get(), owner.data(), owner.size(), 0) < 0)
+        throw_sys_error(errno, path, "write the store's lock file");
       return LockFile(std::move(fd));
     }
   }

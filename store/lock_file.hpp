@@ -12,8 +12,10 @@ namespace cir::store {
 
 class LockFile {
  public:
-  // Takes the lock or throws cir::Error (ExitCode::store_refused) naming the
-  // process that holds it.
+  // Takes the lock or throws cir::Error: ExitCode::store_refused naming the
+  // process that holds it; a lock file that cannot be created, locked or
+  // written is the error of that system call (common/file_io.hpp:
+  // ExitCode::io_fault on a full disk, else usage), not the store refusing.
   static LockFile acquire(const std::string& store_path);
   LockFile(LockFile&& other) noexcept = default;
   LockFile& operator=(LockFile&& other) noexcept;

@@ -65,7 +65,9 @@ class Writer {
   // is not HDF5, a non-cir HDF5 file, a newer format version, a truncated or
   // corrupt file, a store another process writes (naming its pid and host),
   // or a spec digest that differs (naming the keys that differ) unless
-  // options.force_new_spec.
+  // options.force_new_spec. A folder or lock file that cannot be created is
+  // the failed system call's error (common/file_io.hpp: ExitCode::io_fault
+  // on a full disk, else usage).
   static Writer open(const std::filesystem::path& path, const SweepHeader& header,
                      const OpenOptions& options = {});
   Writer(Writer&&) noexcept;
@@ -98,7 +100,11 @@ class Writer {
 
   // Writes a snapshot if something changed and the last write is at least
   // a second old; otherwise leaves it for a later commit()/flush() (commits
-  // that come within a second coalesce). Returns true if it wrote.
+  // that come within a second coalesce). Returns true if it wrote. A write
+  // that fails on a full disk or a device error throws cir::Error with
+  // ExitCode::io_fault naming the file and its free space (another failure:
+  // store_refused); the file keeps its last commit, and after an I/O fault
+  // the destructor writes nothing more.
   bool commit();
   // Writes a snapshot now if anything changed since the last write.
   void flush();

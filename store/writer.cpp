@@ -83,18 +83,27 @@ struct Writer::Impl {
   // add_trials() drops the stored trials it does not name.
   bool prune_on_add = false;
   std::optional<Clock::time_point> last_write;
+  // A write failed on an I/O fault: the file keeps the last commit, and the
+  // destructor does not try again (the error was reported once).
+  bool io_fault = false;
 
   Impl(fs::path p, LockFile l) : path(std::move(p)), lock(std::move(l)) {}
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
   // Writes what is pending (also when a Writer is moved over) and folds the
   // journal into a full snapshot, so that a store at rest is one HDF5 file
-  // for every reader; then lets the lock go.
+  // for every reader; then lets the lock go. After an I/O fault it writes
+  // nothing; a fold of committed frames that meets one says nothing either:
+  // the journal still holds every commit.
   ~Impl() {
-    if (!dirty && journal_frames == 0) return;
+    if (io_fault || (!dirty && journal_frames == 0)) return;
+    const bool uncommitted = dirty;
     try {
       full_write_due = true;
       write();
+    } catch (const Error& error) {
+      if (uncommitted || error.code() != ExitCode::io_fault)
+        log::error("the last changes to the store were not written: {}", error.what());
     } catch (const std::exception& error) {
       log::error("the last changes to the store were not written: {}", error.what());
     }
@@ -135,7 +144,9 @@ struct Writer::Impl {
   }
 
   // Writes the pending changes: a journal frame, or a full snapshot when one
-  // is due. A failure refuses the store (exit 3).
+  // is due. A full disk or a device error is an I/O fault (exit 74) naming
+  // the file and the free space; any other failure refuses the store (exit
+  // 3). Either way the file keeps the last commit.
   void write() {
     snapshot.header.updated = unix_now();
     const bool compact = journal_bytes > std::max(kMinCompactBytes, snapshot_bytes / 4) || snapshot_stale();
@@ -147,7 +158,8 @@ struct Writer::Impl {
         append_frame();
       }
     } catch (const Error& error) {
-      if (error.sys_errno() == 0) throw;
+      if (error.code() == ExitCode::io_fault) io_fault = true;
+      if (error.sys_errno() == 0 || io_fault) throw;
       throw Error(error.message(), error.where(), error.hint(), ExitCode::store_refused, error.sys_errno());
     }
     epochs_written = snapshot.epochs.rows.size();
@@ -170,6 +182,7 @@ struct Writer::Impl {
       try {
         write_snapshot(snapshot, tmp.string());
       } catch (const h5::Failure& failure) {
+        if (failure.sys_errno() != 0) throw_sys_error(failure.sys_errno(), path, "write the store");
         throw Error(std::string("cannot write the store: ") + failure.what(), Where{.file = tmp.string()},
                     "check free space and permissions of the results folder", ExitCode::store_refused);
       }
@@ -215,10 +228,7 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
   if (path.has_parent_path()) {
     std::error_code error;
     fs::create_directories(path.parent_path(), error);
-    if (error) {
-      throw Error("cannot create the store's folder: " + error.message(),
-                  Where{.file = path.parent_path().string()}, {}, ExitCode::store_refused);
-    }
+    if (error) throw_sys_error(error.value(), path.parent_path(), "create the store's folder");
   }
   auto impl = std::make_unique<Impl>(path, LockFile::acquire(path.string()));
   std::error_code ignored;

@@ -65,9 +65,7 @@ CheckpointDir::CheckpointDir(fs::path path, int keep) : path_(std::move(path)), 
     throw Error(fmt::format("a checkpoint folder must keep at least 1 checkpoint, got {}", keep_));
   std::error_code ec;
   fs::create_directories(path_, ec);
-  if (ec)
-    throw Error(fmt::format("cannot create the checkpoint folder: {}", ec.message()),
-                Where{.file = path_.string()});
+  if (ec) throw_sys_error(ec.value(), path_, "create the checkpoint folder");
   for (const auto& entry : fs::directory_iterator(path_)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind(kTmpPrefix, 0) == 0 || name.rfind(kTrashPrefix, 0) == 0) fs::remove_all(entry.path());
@@ -95,8 +93,7 @@ std::string CheckpointDir::save(const nlohmann::json& state,
   fs::remove_all(tmp);
   std::error_code ec;
   fs::create_directory(tmp, ec);
-  if (ec)
-    throw Error(fmt::format("cannot create a checkpoint: {}", ec.message()), Where{.file = tmp.string()});
+  if (ec) throw_sys_error(ec.value(), tmp, "create a checkpoint");
 
   model::NamedTensors named;
   for (const auto& [key, tensor] : tensors) named.emplace_back(key, tensor.detach());

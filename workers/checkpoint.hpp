@@ -40,7 +40,8 @@ class CheckpointDir {
 
   // Writes a new checkpoint and returns its name. Tensors may live on any
   // device, in any dtype safetensors holds (floating, integer, bool). Throws
-  // cir::Error naming the file when the disk refuses.
+  // cir::Error naming the file when the disk refuses (ExitCode::io_fault,
+  // with the free space, when it is full: common/file_io.hpp).
   std::string save(const nlohmann::json& state, const std::map<std::string, torch::Tensor>& tensors);
 
   // Complete checkpoints, oldest first (not verified).

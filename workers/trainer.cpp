@@ -119,7 +119,7 @@ class TrialRun {
     try {
       return train();
     } catch (const std::exception& e) {
-      return TrialResult{.outcome = TrialResult::Outcome::failed, .epoch = state_.epoch, .message = e.what()};
+      return thrown_result(e, state_.epoch);
     }
   }
 
@@ -275,11 +275,15 @@ class TrialRun {
     if (reporting) report(record);
   }
 
-  // Checkpoints the current position (the group leader writes it).
+  // Checkpoints the current position (the group leader writes it; a full
+  // disk under it ends the run on every rank of the group as an I/O fault).
   void save() {
     const std::pair position{state_.epoch, state_.step};
     if (saved_ == position) return;
-    if (comm_.leader()) checkpoints_->save(to_json(state_), weight_tensors(*net_, *optimizer_));
+    agreed(comm_.mpi(), [&] {
+      if (comm_.leader()) checkpoints_->save(to_json(state_), weight_tensors(*net_, *optimizer_));
+      return 0;
+    });
     saved_ = position;
   }
 
@@ -314,8 +318,7 @@ class Trainer final : public TrialRunner {
     try {
       run.emplace(context);
     } catch (const std::exception& e) {
-      return TrialResult{
-          .outcome = TrialResult::Outcome::failed, .epoch = context.resume_from, .message = e.what()};
+      return thrown_result(e, context.resume_from);
     }
     return run->run();
   }

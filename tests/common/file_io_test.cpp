@@ -133,6 +133,23 @@ TEST_F(FileIo, ADiskFullNamesThePathAndKeepsENOSPC) {
   EXPECT_EQ(error.within(Where{.trial = "3f2a91c0"}).sys_errno(), ENOSPC);
 }
 
+TEST_F(FileIo, AFullDiskOrADeviceErrorIsAnIoFaultWithTheFreeSpace) {
+  const Error full = error_of([] { write_file_synced("/dev/full", {"more than fits"}); });
+  EXPECT_EQ(full.code(), ExitCode::io_fault);
+  EXPECT_NE(std::string(full.what()).find("No space left on device (" + free_space("/dev/full") + ")"),
+            std::string::npos)
+      << full.what();
+  EXPECT_EQ(sys_error(EIO, dir_ / "x", "write").code(), ExitCode::io_fault);
+  EXPECT_EQ(sys_error(EDQUOT, dir_ / "x", "write").code(), ExitCode::io_fault);
+  EXPECT_EQ(sys_error(EACCES, dir_ / "x", "write").code(), ExitCode::usage);
+  EXPECT_EQ(std::string(sys_error(EACCES, dir_ / "x", "write").what()).find(" free"), std::string::npos);
+  // A path that does not exist (a removed temporary file) gets the free
+  // space of its nearest folder (/dev's does not change while the test runs).
+  EXPECT_EQ(free_space("/dev/gone/store.h5.tmp"), free_space("/dev"));
+  EXPECT_NE(free_space(dir_).find(" free on its file system"), std::string::npos) << free_space(dir_);
+  EXPECT_EQ(free_space("relative/missing"), free_space("."));
+}
+
 TEST_F(FileIo, AFolderThatCannotHoldTheFileIsNamed) {
   const fs::path missing = dir_ / "missing";
   Error error = error_of([&] { replace_file(missing / "store.h5", {"bytes"}); });

@@ -2,6 +2,10 @@
 // field, and the encoding names the fields as their tables do.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <stdexcept>
+
+#include "common/error.hpp"
 #include "common/fields_json.hpp"
 #include "common/trial.hpp"
 #include "tests/common/distinct_fields.hpp"
@@ -36,13 +40,28 @@ TEST(TrialRecords, AnEpochRecordHasOneJsonKeyPerField) {
 }
 
 TEST(TrialRecords, AnOutcomeIsItsNameAndAnUnknownNameIsAnError) {
-  for (const auto outcome : {TrialResult::Outcome::done, TrialResult::Outcome::failed,
-                             TrialResult::Outcome::diverged, TrialResult::Outcome::stopped}) {
+  for (const auto outcome :
+       {TrialResult::Outcome::done, TrialResult::Outcome::failed, TrialResult::Outcome::diverged,
+        TrialResult::Outcome::stopped, TrialResult::Outcome::io_fault}) {
     const json encoded = outcome;
     EXPECT_EQ(encoded, to_string(outcome));
     EXPECT_EQ(encoded.get<TrialResult::Outcome>(), outcome);
   }
   EXPECT_THROW(json("finished").get<TrialResult::Outcome>(), json::exception);
+}
+
+TEST(TrialRecords, AnIoFaultEndsARunAsResumableAndAnyOtherErrorFailsIt) {
+  const Error full("cannot write: No space left on device (1.0 KiB free on its file system)",
+                   Where{.file = "ckpt/x"}, "free space, then run again", ExitCode::io_fault, ENOSPC);
+  const TrialResult fault = thrown_result(full, 3);
+  EXPECT_EQ(fault.outcome, TrialResult::Outcome::io_fault);
+  EXPECT_EQ(fault.epoch, 3);
+  EXPECT_EQ(fault.message, "ckpt/x: cannot write: No space left on device (1.0 KiB free on its file system)");
+  const Error denied("cannot write: Permission denied", Where{.file = "ckpt/x"}, "check", ExitCode::usage,
+                     EACCES);
+  EXPECT_EQ(thrown_result(denied, 1).outcome, TrialResult::Outcome::failed);
+  EXPECT_EQ(thrown_result(denied, 1).message, denied.what());
+  EXPECT_EQ(thrown_result(std::runtime_error("boom"), 0).outcome, TrialResult::Outcome::failed);
 }
 
 TEST(TrialRecords, AMissingFieldIsAnError) {

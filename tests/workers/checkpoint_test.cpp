@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/error.hpp"
+#include "tests/common/tmpfs.hpp"
 
 namespace cir::workers {
 namespace {
@@ -64,6 +65,29 @@ TEST_F(CheckpointTest, KeepsTheLastKInWriteOrder) {
   CheckpointDir again(dir_, 2);
   EXPECT_EQ(again.save({{"epoch", 2}}, tensors_for(2)), "ckpt-000007");
   EXPECT_THROW(CheckpointDir(dir_, 0), Error);
+}
+
+TEST_F(CheckpointTest, ASaveOnAFullDiskIsAnIoFaultThatKeepsTheNewestCheckpoint) {
+  const cir::testing::Tmpfs disk(dir_, "1m");
+  if (!disk.mounted()) GTEST_SKIP() << disk.why();
+  CheckpointDir dir(dir_ / "trial", 2);
+  const std::string kept = dir.save({{"epoch", 0}}, tensors_for(0));
+  disk.fill();
+  try {
+    dir.save({{"epoch", 1}}, tensors_for(1));
+    FAIL() << "a checkpoint was written to a full disk";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ExitCode::io_fault) << error.what();
+    const std::string text = error.what();
+    EXPECT_EQ(text.rfind((dir_ / "trial").string(), 0), 0u) << text;
+    EXPECT_NE(text.find("No space left on device ("), std::string::npos) << text;
+    EXPECT_NE(text.find(" free on its file system)"), std::string::npos) << text;
+  }
+  disk.unfill();
+  EXPECT_EQ(dir.latest()->name, kept);
+  EXPECT_EQ(dir.latest()->state["epoch"], 0);
+  // Once space is freed, the next save goes through.
+  EXPECT_EQ(CheckpointDir(dir_ / "trial", 2).save({{"epoch", 1}}, tensors_for(1)), "ckpt-000002");
 }
 
 TEST_F(CheckpointTest, ACorruptNewestFallsBackToThePrevious) {
