@@ -54,6 +54,9 @@ int sweep_main(int argc, char** argv, const RunnerFactory& factory, const InputC
                  "(timestamped lines, for files and Slurm logs) or none; auto (the default): live on an "
                  "interactive terminal, lines elsewhere")
       ->check(CLI::IsMember({"auto", "live", "lines", "none"}));
+  app.add_flag("--retry-failed", options.retry_failed,
+               "run the failed and diverged trials again, each as its next attempt from epoch 0 (the "
+               "rows of earlier attempts stay in the store, marked with their attempt)");
   app.footer(
       "Examples:\n"
       "  cir-sweep sweeps/gamma0.toml --dry-run\n"

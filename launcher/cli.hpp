@@ -1,5 +1,5 @@
 // cir-sweep's command line: `[mpirun -n N] cir-sweep SPEC [--set key=value]…
-// [--dry-run] [--store PATH] [--force-new-spec]`. The program's main() only
+// [--dry-run] [--store PATH] [--force-new-spec] [--retry-failed]`. The program's main() only
 // chooses the trial runner; everything else lives here so the launcher's
 // tests drive the same code with a fake runner.
 #pragma once
@@ -24,6 +24,7 @@ struct SweepOptions {
   std::optional<std::filesystem::path> store;  // --store: overrides sweep.store
   bool force_new_spec = false;                 // keep a store whose spec changed
   Progress progress = Progress::automatic;     // --progress (launcher/progress.hpp)
+  bool retry_failed = false;                   // --retry-failed: run failed and diverged trials again
 };
 
 // Makes the runner every rank uses; empty when this build cannot train.

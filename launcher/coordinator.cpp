@@ -73,7 +73,8 @@ double mean_recall_at(const EpochRecord& record, int k) {
 
 Coordinator::Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer,
                          const std::vector<TrialSpec>& trials,
-                         std::vector<std::vector<std::string>> group_hosts, std::FILE* progress, bool live)
+                         std::vector<std::vector<std::string>> group_hosts, int max_retries,
+                         std::FILE* progress, bool live)
     : inbox_(inbox),
       outbox_(outbox),
       writer_(writer),
@@ -82,6 +83,7 @@ Coordinator::Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer,
       running_(trials.size()),
       group_hosts_(std::move(group_hosts)),
       groups_(static_cast<int>(group_hosts_.size())),
+      max_retries_(max_retries),
       progress_(progress),
       live_(progress != nullptr && live) {
   std::map<std::string, const store::TrialRow*> rows;
@@ -196,8 +198,9 @@ void Coordinator::on_request(int source, int group) {
   const TrialSpec& trial = trials_[work->trial];
   // The group starts at once; the store learns while it does (this thread
   // handles the group's records only after this).
-  const std::string assignment = encode(
-      AssignMessage{.trial = static_cast<std::int64_t>(work->trial), .resume_from = work->resume_from});
+  const std::string assignment = encode(AssignMessage{.trial = static_cast<std::int64_t>(work->trial),
+                                                      .resume_from = work->resume_from,
+                                                      .attempt = row_of(trial.id).retries});
   mpi::check(
       MPI_Send(assignment.data(), static_cast<int>(assignment.size()), MPI_CHAR, source, kAssign, outbox_),
       "MPI_Send", outbox_);
@@ -210,9 +213,7 @@ void Coordinator::on_request(int source, int group) {
   if (work->resume_from > 0) writer_.truncate(trial.id, work->resume_from);
   writer_.set_status(trial.id, TrialStatus::running);
   const std::vector<std::string>& hosts = group_hosts_.at(static_cast<std::size_t>(group));
-  json notes = json::object();
-  for (const auto& row : writer_.trials())
-    if (row.spec.id == trial.id) notes = json::parse(row.notes_json, nullptr, false);
+  json notes = json::parse(row_of(trial.id).notes_json, nullptr, false);
   if (!notes.is_object()) notes = json::object();
   notes["hosts"] = hosts;
   if (json slurm = slurm_notes(); !slurm.is_null()) notes["slurm"] = std::move(slurm);
@@ -271,6 +272,16 @@ void Coordinator::on_result(const std::string& text) {
   }
   const bool resumes = message.result.outcome == TrialResult::Outcome::stopped ||
                        message.result.outcome == TrialResult::Outcome::io_fault;
+  const bool failed = message.result.outcome == TrialResult::Outcome::failed ||
+                      message.result.outcome == TrialResult::Outcome::diverged;
+  const std::int32_t retries = row_of(trial.id).retries;
+  // A retry queued while the sweep stops is run by the rerun.
+  const bool retried = failed && retries < max_retries_;
+  if (retried) {
+    writer_.retry(trial.id);
+    queue_.push(trial, index, 0, epochs_[index]);
+    total_cost_ += trial.expected_cost;
+  }
   if (!resumes) {
     // The epochs it will not run still count as work finished.
     const std::int32_t ran = running_[index].first_epoch + running_[index].epochs_run;
@@ -288,6 +299,15 @@ void Coordinator::on_result(const std::string& text) {
     detail = fmt::format(" at epoch {}: {}", message.result.epoch, message.result.message);
   line(
       fmt::format("{} {} after {}{} | {}", what, describe(trial), duration(seconds), detail, sweep_status()));
+  if (retried)
+    line(fmt::format("retry  {}: retry {} of sweep.max_retries = {}, from epoch 0", describe(trial),
+                     retries + 1, max_retries_));
+}
+
+const store::TrialRow& Coordinator::row_of(const std::string& id) const {
+  for (const auto& row : writer_.trials())
+    if (row.spec.id == id) return row;
+  throw Error("the store has no trial with this id", Where{.trial = id});
 }
 
 void Coordinator::commit(bool now) {

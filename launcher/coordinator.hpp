@@ -38,10 +38,14 @@ class Coordinator {
   // coordinator's messages). `group_hosts`: the hosts of each group's ranks
   // (hosts_of_groups in launcher/groups.hpp), one entry per leader that will
   // ask for work; a trial's notes name the hosts of the group that ran it.
-  // `progress`: where the event lines go (null: nowhere); `live`: draw the
-  // live view under them (launcher/progress.hpp).
+  // `max_retries` (sweep.max_retries): a trial that fails or diverges
+  // starts over as its next attempt (Writer::retry) while it has been
+  // retried fewer times than that. `progress`: where the event lines go
+  // (null: nowhere); `live`: draw the live view under them
+  // (launcher/progress.hpp).
   Coordinator(MPI_Comm inbox, MPI_Comm outbox, store::Writer& writer, const std::vector<TrialSpec>& trials,
-              std::vector<std::vector<std::string>> group_hosts, std::FILE* progress, bool live);
+              std::vector<std::vector<std::string>> group_hosts, int max_retries, std::FILE* progress,
+              bool live);
 
   // Serves until every group was told there is no more work; flushes the store.
   CoordinatorSummary run();
@@ -59,6 +63,8 @@ class Coordinator {
   void on_request(int source, int group);
   void on_record(int source, const std::string& text);
   void on_result(const std::string& text);
+  // The store's row of trial `id`.
+  const store::TrialRow& row_of(const std::string& id) const;
   // Commits the store (every change at once when `now`, else coalesced)
   // until a commit fails with an I/O fault, which stops the sweep; other
   // errors propagate.
@@ -79,6 +85,7 @@ class Coordinator {
   std::vector<Running> running_;
   std::vector<std::vector<std::string>> group_hosts_;
   int groups_, released_groups_ = 0;
+  int max_retries_;
   bool stopping_ = false;
   std::string io_fault_;       // the first I/O fault
   bool store_failed_ = false;  // a commit failed: the store keeps the one before

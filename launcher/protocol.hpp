@@ -5,7 +5,7 @@
 //   rank 0 → every rank:  setup (broadcast once, before the groups form)
 //   leader → coordinator: request (wants work), record (an EpochRecord; the
 //                         coordinator answers ack once it holds it), result
-//   coordinator → leader: assign (a trial and the epoch to continue from),
+//   coordinator → leader: assign (a trial, its attempt and the epoch to continue from),
 //                         no more work (an empty message), ack
 #pragma once
 
@@ -26,6 +26,7 @@ enum Tag : int { kRequest = 101, kAssign = 102, kNoMoreWork = 103, kRecord = 104
 struct SetupMessage {
   int code = 0;  // non-zero: every rank exits with it
   int ranks_per_trial = 1;
+  int max_retries = 0;  // sweep.max_retries, for the coordinator
   std::string checkpoint_root;
   std::vector<TrialSpec> trials;
 
@@ -35,6 +36,7 @@ struct SetupMessage {
 constexpr auto fields(std::type_identity<SetupMessage>) {
   return std::tuple{
       Field{"code", &SetupMessage::code}, Field{"ranks_per_trial", &SetupMessage::ranks_per_trial},
+      Field{"max_retries", &SetupMessage::max_retries},
       Field{"checkpoint_root", &SetupMessage::checkpoint_root}, Field{"trials", &SetupMessage::trials}};
 }
 static_assert(lists_every_member<SetupMessage>());
@@ -51,16 +53,20 @@ constexpr auto fields(std::type_identity<RequestMessage>) {
 }
 static_assert(lists_every_member<RequestMessage>());
 
-// The coordinator hands a leader a trial.
+// The coordinator hands a leader a trial: which attempt (TrialRow::retries:
+// a retry starts from nothing, in a checkpoint folder of its own), from
+// which epoch.
 struct AssignMessage {
   std::int64_t trial = 0;  // index in the sweep's trial list
   std::int32_t resume_from = 0;
+  std::int32_t attempt = 0;
 
   bool operator==(const AssignMessage&) const = default;
 };
 
 constexpr auto fields(std::type_identity<AssignMessage>) {
-  return std::tuple{Field{"trial", &AssignMessage::trial}, Field{"resume_from", &AssignMessage::resume_from}};
+  return std::tuple{Field{"trial", &AssignMessage::trial}, Field{"resume_from", &AssignMessage::resume_from},
+                    Field{"attempt", &AssignMessage::attempt}};
 }
 static_assert(lists_every_member<AssignMessage>());
 

@@ -398,6 +398,8 @@ SweepSpec build_spec(Loaded loaded, const fs::path& file, const std::vector<std:
                                            spec.sweep_where[keys::sweep::ranks_per_trial.name]);
   spec.max_requeues = checked_cast<int>(sweep_value(keys::sweep::max_requeues).get<std::int64_t>(),
                                         spec.sweep_where[keys::sweep::max_requeues.name]);
+  spec.max_retries = checked_cast<int>(sweep_value(keys::sweep::max_retries).get<std::int64_t>(),
+                                       spec.sweep_where[keys::sweep::max_retries.name]);
   const std::string store = sweep_value(keys::sweep::store).get<std::string>();
   spec.store = store.empty() ? fs::path("results") / (spec.name + ".h5") : fs::path(store);
 

@@ -51,6 +51,7 @@ struct SweepSpec {
   std::vector<std::int64_t> seeds;  // distinct, in spec order
   int ranks_per_trial = 1;
   int max_requeues = 3;
+  int max_retries = 0;          // sweep.max_retries
   std::filesystem::path store;  // sweep.store, or results/<name>.h5
   // Where each [sweep] key was set (for messages about them).
   std::map<std::string, Where> sweep_where;

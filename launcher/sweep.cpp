@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -81,6 +82,21 @@ int count_requeue(const SweepOptions& options, const std::string& cause) {
 
 namespace {
 
+// --retry-failed: the failed and diverged trials of the spec start over as
+// their next attempt.
+void retry_failed(store::Writer& writer, const std::vector<TrialSpec>& trials) {
+  std::set<std::string> in_spec;
+  for (const TrialSpec& trial : trials) in_spec.insert(trial.id);
+  std::vector<std::string> retried;
+  for (const store::TrialRow& row : writer.trials()) {
+    if (in_spec.count(row.spec.id) != 0 &&
+        (row.status == TrialStatus::failed || row.status == TrialStatus::diverged))
+      retried.push_back(row.spec.id);
+  }
+  for (const std::string& id : retried) writer.retry(id);
+  log::info("--retry-failed: {} failed or diverged trial(s) run again", retried.size());
+}
+
 // The first line of the MPI library's version text.
 std::string mpi_library() {
   char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
@@ -100,6 +116,7 @@ SetupMessage prepare(const SweepOptions& options, int world_size, const InputChe
     SweepSpec spec = load_spec(options);
     setup.trials = expand(spec);
     setup.ranks_per_trial = spec.ranks_per_trial;
+    setup.max_retries = spec.max_retries;
     if (world_size < spec.ranks_per_trial)
       throw Error(fmt::format("{} rank(s) cannot form a group of sweep.ranks_per_trial = {}", world_size,
                               spec.ranks_per_trial),
@@ -120,6 +137,7 @@ SetupMessage prepare(const SweepOptions& options, int world_size, const InputChe
     writer.emplace(store::Writer::open(spec.store, sweep_header(spec),
                                        store::OpenOptions{.force_new_spec = options.force_new_spec}));
     writer->add_trials(setup.trials);
+    if (options.retry_failed) retry_failed(*writer, setup.trials);
     writer->add_run(run_receipt(
         setup.trials, world_size, mpi_library(),
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()));
@@ -197,7 +215,10 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
     TrialContext context;
     context.trial = &trial;
     context.resume_from = assigned.resume_from;
-    context.checkpoint_dir = (fs::path(setup.checkpoint_root) / trial.id).string() + "/";
+    // Each attempt starts from nothing: a retry gets a folder of its own.
+    const std::string folder =
+        assigned.attempt == 0 ? trial.id : fmt::format("{}-retry{}", trial.id, assigned.attempt);
+    context.checkpoint_dir = (fs::path(setup.checkpoint_root) / folder).string() + "/";
     context.group_rank = layout.group_rank;
     context.group_size = layout.group_size;
     context.local_rank = layout.local_rank;
@@ -300,7 +321,7 @@ int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& wri
       try {
         const Progress shown = resolve_progress(progress, stdout);
         Coordinator c(inbox.get(), outbox.get(), *writer, setup.trials, hosts_of_groups(layout),
-                      shown == Progress::none ? nullptr : stdout, shown == Progress::live);
+                      setup.max_retries, shown == Progress::none ? nullptr : stdout, shown == Progress::live);
         summary = c.run();
       } catch (const std::exception& e) {
         abort_world("coordinator", e);

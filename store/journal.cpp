@@ -16,7 +16,12 @@ namespace {
 // Header: magic, format version, generation, the two row sizes (a journal
 // written by a cir with another row layout is refused, not misread).
 constexpr char kMagic[12] = {'c', 'i', 'r', '-', 'j', 'o', 'u', 'r', 'n', 'a', 'l', '\n'};
-constexpr std::uint32_t kJournalVersion = 1;
+constexpr std::uint32_t kJournalVersion = 2;
+// Version 1 (store format 1) has rows of these sizes, without an attempt:
+// each is a prefix of a row of this version, whose other bytes (the
+// attempt, and the columns added since) read as 0.
+constexpr std::uint32_t kV1EpochRowSize = 92, kV1RecallRowSize = 48;
+static_assert(kV1EpochRowSize < sizeof(EpochRow) && kV1RecallRowSize < sizeof(RecallRow));
 constexpr std::size_t kHeaderSize = sizeof kMagic + 4 + 8 + 4 + 4;
 // Frame: payload size (8 bytes), CRC-32 of the payload (4), payload.
 constexpr std::size_t kFrameHead = 8 + 4;
@@ -65,6 +70,7 @@ nlohmann::json trial_json(const TrialRow& row) {
           {"expected_cost", row.spec.expected_cost},
           {"status", static_cast<int>(row.status)},
           {"attempts", row.attempts},
+          {"retries", row.retries},
           {"epochs_done", row.epochs_done},
           {"started", row.started},
           {"finished", row.finished},
@@ -84,6 +90,7 @@ TrialRow trial_row(const nlohmann::json& j) {
   if (status < 0 || status > static_cast<int>(TrialStatus::diverged)) throw std::out_of_range("status");
   row.status = static_cast<TrialStatus>(status);
   row.attempts = j.at("attempts").get<std::int32_t>();
+  row.retries = j.value("retries", std::int32_t{0});  // none in a version 1 journal
   row.epochs_done = j.at("epochs_done").get<std::int32_t>();
   row.started = j.at("started").get<double>();
   row.finished = j.at("finished").get<double>();
@@ -92,17 +99,20 @@ TrialRow trial_row(const nlohmann::json& j) {
   return row;
 }
 
+// Appends rows of `row_size` bytes each: sizeof(Row), or a shorter version
+// 1 row, whose missing last bytes stay 0.
 template <typename Row>
-bool take_rows(Cursor& cursor, std::vector<Row>& rows) {
+bool take_rows(Cursor& cursor, std::vector<Row>& rows, std::size_t row_size) {
   std::uint64_t n = 0;
   const char* begin = nullptr;
-  if (!cursor.get(n) || n > static_cast<std::uint64_t>(cursor.end - cursor.at) / sizeof(Row) ||
-      !cursor.take(n * sizeof(Row), begin)) {
+  if (!cursor.get(n) || n > static_cast<std::uint64_t>(cursor.end - cursor.at) / row_size ||
+      !cursor.take(n * row_size, begin)) {
     return false;
   }
   const std::size_t old = rows.size();
-  rows.resize(old + n);
-  std::memcpy(static_cast<void*>(rows.data() + old), begin, n * sizeof(Row));
+  rows.resize(old + n, Row{});
+  for (std::size_t i = 0; i < n; ++i)
+    std::memcpy(static_cast<void*>(rows.data() + old + i), begin + i * row_size, row_size);
   return true;
 }
 
@@ -163,7 +173,10 @@ JournalFit apply_journal(const std::vector<char>& bytes, const std::string& path
   cursor.get(generation);
   cursor.get(epoch_size);
   cursor.get(recall_size);
-  if (version != kJournalVersion || epoch_size != sizeof(EpochRow) || recall_size != sizeof(RecallRow)) {
+  const bool v1 = version == 1 && epoch_size == kV1EpochRowSize && recall_size == kV1RecallRowSize;
+  const bool current =
+      version == kJournalVersion && epoch_size == sizeof(EpochRow) && recall_size == sizeof(RecallRow);
+  if (!v1 && !current) {
     throw refused(path, "the journal was written by a cir with another row layout (journal version " +
                             std::to_string(version) + ")");
   }
@@ -203,7 +216,8 @@ JournalFit apply_journal(const std::vector<char>& bytes, const std::string& path
       }
       snapshot.trials[it->second] = std::move(row);
     }
-    if (!take_rows(frame, snapshot.epochs.rows) || !take_rows(frame, snapshot.recalls.rows)) {
+    if (!take_rows(frame, snapshot.epochs.rows, epoch_size) ||
+        !take_rows(frame, snapshot.recalls.rows, recall_size)) {
       throw refused(path, "a journal frame with a valid checksum is malformed");
     }
     snapshot.header.updated = updated;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <unordered_map>
 
 #include "common/error.hpp"
@@ -13,18 +14,21 @@ namespace cir::store {
 struct Reader::Impl {
   std::string path;
   Snapshot snapshot;
-  std::unordered_map<std::string, std::vector<EpochRecord>> epochs;  // by trial, by epoch
+  // By trial, by attempt, by epoch.
+  std::unordered_map<std::string, std::map<std::int32_t, std::vector<EpochRecord>>> epochs;
 
-  const std::vector<EpochRecord>& rows_of(const std::string& id) const {
+  const std::vector<EpochRecord>& rows_of(const std::string& id, std::optional<std::int32_t> attempt) const {
     static const std::vector<EpochRecord> none;
-    const bool known = std::any_of(snapshot.trials.begin(), snapshot.trials.end(),
-                                   [&](const TrialRow& row) { return row.spec.id == id; });
-    if (!known) {
+    const auto trial = std::find_if(snapshot.trials.begin(), snapshot.trials.end(),
+                                    [&](const TrialRow& row) { return row.spec.id == id; });
+    if (trial == snapshot.trials.end()) {
       throw Error("the store has no trial with this id", Where{.file = path, .trial = id},
                   "list the trials with Reader::trials() (cir-report lists them too)");
     }
     auto it = epochs.find(id);
-    return it == epochs.end() ? none : it->second;
+    if (it == epochs.end()) return none;
+    auto rows = it->second.find(attempt.value_or(trial->retries));
+    return rows == it->second.end() ? none : rows->second;
   }
 };
 
@@ -65,24 +69,29 @@ Reader Reader::open(const std::filesystem::path& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path.string();
   impl->snapshot = read_store(impl->path);
-  std::unordered_map<std::string, std::unordered_map<std::int32_t, std::size_t>> position;
+  // Where each epoch of each attempt of a trial lies in `epochs`, for its
+  // recalls.
+  std::unordered_map<std::string, std::map<std::pair<std::int32_t, std::int32_t>, std::size_t>> position;
   for (const EpochRow& row : impl->snapshot.epochs.rows) {
     EpochRecord record = epoch_record(row);
-    std::vector<EpochRecord>& list = impl->epochs[record.trial_id];
-    position[record.trial_id][record.epoch] = list.size();
+    const std::int32_t attempt = row_attempt(row);
+    std::vector<EpochRecord>& list = impl->epochs[record.trial_id][attempt];
+    position[record.trial_id][{attempt, record.epoch}] = list.size();
     list.push_back(std::move(record));
   }
   for (const RecallRow& row : impl->snapshot.recalls.rows) {
     const std::string id = fixed_field(row.trial, kIdWidth);
     auto trial = position.find(id);
     if (trial == position.end()) continue;
-    auto epoch = trial->second.find(row.epoch);
-    if (epoch == trial->second.end()) continue;
-    impl->epochs[id][epoch->second].recalls.push_back(recall_value(row));
+    auto at = trial->second.find({row.attempt, row.epoch});
+    if (at == trial->second.end()) continue;
+    impl->epochs[id][row.attempt][at->second].recalls.push_back(recall_value(row));
   }
-  for (auto& [id, list] : impl->epochs) {
-    std::stable_sort(list.begin(), list.end(),
-                     [](const EpochRecord& a, const EpochRecord& b) { return a.epoch < b.epoch; });
+  for (auto& [id, attempts] : impl->epochs) {
+    for (auto& [attempt, list] : attempts) {
+      std::stable_sort(list.begin(), list.end(),
+                       [](const EpochRecord& a, const EpochRecord& b) { return a.epoch < b.epoch; });
+    }
   }
   return Reader(std::move(impl));
 }
@@ -91,8 +100,9 @@ const SweepHeader& Reader::header() const { return impl_->snapshot.header; }
 
 const std::vector<TrialRow>& Reader::trials() const { return impl_->snapshot.trials; }
 
-std::vector<EpochRecord> Reader::epochs(const std::string& trial_id) const {
-  return impl_->rows_of(trial_id);
+std::vector<EpochRecord> Reader::epochs(const std::string& trial_id,
+                                        std::optional<std::int32_t> attempt) const {
+  return impl_->rows_of(trial_id, attempt);
 }
 
 std::optional<EpochRecord> Reader::select_epoch(const std::string& trial_id, const std::string& rule) const {
@@ -113,7 +123,7 @@ std::optional<EpochRecord> Reader::select_epoch(const std::string& trial_id, con
                 "use 'last', 'avg' (mean of R@10 and R@50) or 'r<K>' (mean R@K over splits: r1, "
                 "r10, r50)");
   }
-  const std::vector<EpochRecord>& rows = impl_->rows_of(trial_id);
+  const std::vector<EpochRecord>& rows = impl_->rows_of(trial_id, std::nullopt);
   const EpochRecord* best = nullptr;
   double best_score = 0.0;
   for (const EpochRecord& record : rows) {

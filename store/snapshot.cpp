@@ -31,6 +31,7 @@ struct TrialMemory {
   char status[kStatusWidth];
   std::int64_t seed;
   std::int32_t attempts;
+  std::int32_t retries;
   std::int32_t epochs_done;
   double started;
   double finished;
@@ -55,6 +56,7 @@ h5::Handle trial_type() {
   insert(type, "status", HOFFSET(TrialMemory, status), status);
   insert(type, "seed", HOFFSET(TrialMemory, seed), H5T_NATIVE_INT64);
   insert(type, "attempts", HOFFSET(TrialMemory, attempts), H5T_NATIVE_INT32);
+  insert(type, "retries", HOFFSET(TrialMemory, retries), H5T_NATIVE_INT32);
   insert(type, "epochs_done", HOFFSET(TrialMemory, epochs_done), H5T_NATIVE_INT32);
   insert(type, "started", HOFFSET(TrialMemory, started), H5T_NATIVE_DOUBLE);
   insert(type, "finished", HOFFSET(TrialMemory, finished), H5T_NATIVE_DOUBLE);
@@ -86,6 +88,7 @@ h5::Handle epoch_type() {
   for_each_epoch_column([&](const auto& field, std::size_t offset) {
     insert(type, field.name, offset, column_type<typename std::decay_t<decltype(field)>::Type>());
   });
+  insert(type, "attempt", kEpochAttemptOffset, H5T_NATIVE_INT32);
   return type;
 }
 
@@ -110,6 +113,7 @@ h5::Handle recall_type() {
   insert(type, "split", HOFFSET(RecallRow, split), split);
   insert(type, "k", HOFFSET(RecallRow, k), H5T_NATIVE_INT32);
   insert(type, "value", HOFFSET(RecallRow, value), H5T_NATIVE_DOUBLE);
+  insert(type, "attempt", HOFFSET(RecallRow, attempt), H5T_NATIVE_INT32);
   return type;
 }
 
@@ -149,6 +153,7 @@ void write_trials(hid_t file, const std::vector<TrialRow>& trials) {
     set_fixed_field(row.status, kStatusWidth, to_string(trial.status));
     row.seed = trial.spec.seed;
     row.attempts = trial.attempts;
+    row.retries = trial.retries;
     row.epochs_done = trial.epochs_done;
     row.started = trial.started;
     row.finished = trial.finished;
@@ -313,6 +318,7 @@ std::vector<TrialRow> read_trials(hid_t file, const std::string& path) {
     if (!known && problem.empty())
       problem = "trial " + trial.spec.id + " has unknown status '" + status + "'";
     trial.attempts = row.attempts;
+    trial.retries = row.retries;
     trial.epochs_done = row.epochs_done;
     trial.started = row.started;
     trial.finished = row.finished;
@@ -392,8 +398,9 @@ void set_fixed_field(char* field, std::size_t width, const std::string& value) {
   std::memcpy(field, value.data(), std::min(width, value.size()));
 }
 
-EpochRow epoch_row(const EpochRecord& record) {
+EpochRow epoch_row(const EpochRecord& record, std::int32_t attempt) {
   EpochRow row{};
+  std::memcpy(row.bytes + kEpochAttemptOffset, &attempt, sizeof attempt);
   for_each_epoch_column([&](const auto& field, std::size_t offset) {
     const auto& value = record.*field.member;
     if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
@@ -405,7 +412,7 @@ EpochRow epoch_row(const EpochRecord& record) {
   return row;
 }
 
-std::vector<RecallRow> recall_rows(const EpochRecord& record) {
+std::vector<RecallRow> recall_rows(const EpochRecord& record, std::int32_t attempt) {
   std::vector<RecallRow> rows;
   for (const RecallValue& recall : record.recalls) {
     RecallRow row{};
@@ -414,6 +421,7 @@ std::vector<RecallRow> recall_rows(const EpochRecord& record) {
     set_fixed_field(row.split, kSplitWidth, recall.split);
     row.k = recall.k;
     row.value = recall.value;
+    row.attempt = attempt;
     rows.push_back(row);
   }
   return rows;
@@ -438,6 +446,12 @@ std::int32_t row_epoch(const EpochRow& row) {
   std::int32_t epoch = 0;
   std::memcpy(&epoch, row.bytes + column_offset<&EpochRecord::epoch>(), sizeof epoch);
   return epoch;
+}
+
+std::int32_t row_attempt(const EpochRow& row) {
+  std::int32_t attempt = 0;
+  std::memcpy(&attempt, row.bytes + kEpochAttemptOffset, sizeof attempt);
+  return attempt;
 }
 
 RecallValue recall_value(const RecallRow& row) {

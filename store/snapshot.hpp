@@ -56,10 +56,15 @@ constexpr std::size_t epoch_row_size() {
   return size;
 }
 
+// Where an /epochs row holds its attempt (TrialRow::retries when it was
+// written): after the record's columns, last, so that a row of format
+// version 1, which has none, is a prefix of a row of this version.
+inline constexpr std::size_t kEpochAttemptOffset = epoch_row_size();
+
 // The rows of /epochs and /recalls, byte for byte as they lie in the file
 // (packed compound types), so a commit copies them without conversion.
 struct EpochRow {
-  char bytes[epoch_row_size()];
+  char bytes[kEpochAttemptOffset + sizeof(std::int32_t)];
 };
 #pragma pack(push, 1)
 struct RecallRow {
@@ -68,14 +73,17 @@ struct RecallRow {
   char split[kSplitWidth];
   std::int32_t k;
   double value;
+  std::int32_t attempt;  // last, like the attempt of an /epochs row
 };
 #pragma pack(pop)
 
 // The key of a row of either table: its trial id (kIdWidth bytes, not
-// NUL-terminated) and its epoch.
+// NUL-terminated), its attempt and its epoch.
 const char* row_trial(const EpochRow& row);
+std::int32_t row_attempt(const EpochRow& row);
 std::int32_t row_epoch(const EpochRow& row);
 inline const char* row_trial(const RecallRow& row) { return row.trial; }
+inline std::int32_t row_attempt(const RecallRow& row) { return row.attempt; }
 inline std::int32_t row_epoch(const RecallRow& row) { return row.epoch; }
 
 // A fixed-width field as a std::string (up to the first NUL).
@@ -84,9 +92,10 @@ std::string fixed_field(const char* field, std::size_t width);
 // that it fits.
 void set_fixed_field(char* field, std::size_t width, const std::string& value);
 
-EpochRow epoch_row(const EpochRecord& record);
-std::vector<RecallRow> recall_rows(const EpochRecord& record);
-// The record of an /epochs row, without its recalls.
+// The rows of one epoch of attempt `attempt` of a trial.
+EpochRow epoch_row(const EpochRecord& record, std::int32_t attempt);
+std::vector<RecallRow> recall_rows(const EpochRecord& record, std::int32_t attempt);
+// The record of an /epochs row, without its recalls (and its attempt).
 EpochRecord epoch_record(const EpochRow& row);
 RecallValue recall_value(const RecallRow& row);
 

@@ -14,7 +14,11 @@
 
 namespace cir::store {
 
-inline constexpr int kFormatVersion = 1;
+// 2: /trials has `retries`, and /epochs and /recalls rows an `attempt`
+// column, so a retried trial keeps the rows of its earlier attempts (a
+// version 1 reader would mix them up). Version 1 stores are read as attempt
+// 0 and written back as version 2 (docs/store-format.md "Versions").
+inline constexpr int kFormatVersion = 2;
 
 // The root attributes of a store.
 struct SweepHeader {
@@ -37,7 +41,8 @@ struct TrialRow {
   TrialSpec spec;
   TrialStatus status = TrialStatus::pending;
   std::int32_t attempts = 0;             // how many times a run of it started
-  std::int32_t epochs_done = 0;          // committed epochs
+  std::int32_t retries = 0;              // Writer::retry calls: its rows of attempt `retries` are current
+  std::int32_t epochs_done = 0;          // committed epochs of the current attempt
   double started = 0.0, finished = 0.0;  // unix seconds; 0 = not yet
   std::string error;                     // the message of a failed / diverged trial
   std::string notes_json = "{}";         // anything else worth keeping (Slurm job id, dropped samples, …)
@@ -81,11 +86,18 @@ class Writer {
   // Status changes. running increments attempts and stamps `started`;
   // done/failed/diverged stamp `finished`; error is kept for failed/diverged.
   void set_status(const std::string& trial_id, TrialStatus status, const std::string& error = {});
+  // Starts a failed or diverged trial over as its next attempt: retries + 1,
+  // pending, no committed epochs. The rows of its earlier attempts stay,
+  // marked with their attempt, and its error moves to notes_json's
+  // "attempts" list ({"attempt", "status", "error", "epochs"}). Throws
+  // cir::Error for a trial in another status.
+  void retry(const std::string& trial_id);
   void set_notes(const std::string& trial_id, const std::string& notes_json);
-  // Appends one epoch (its /epochs row and its /recalls rows) and sets
-  // epochs_done = record.epoch + 1. An epoch below epochs_done replaces that
-  // epoch and drops the later ones; one above it (a gap) throws cir::Error.
-  // Split names have 1 to 16 characters.
+  // Appends one epoch of the trial's current attempt (its /epochs row and
+  // its /recalls rows, marked with the attempt) and sets epochs_done =
+  // record.epoch + 1. An epoch below epochs_done replaces that epoch and
+  // drops the later ones; one above it (a gap) throws cir::Error. Split
+  // names have 1 to 16 characters.
   void append_epoch(const EpochRecord& record);
   // Counts one stop of a Slurm job of this sweep that asks to be requeued
   // (at its time limit when `timeout`, else a preemption) and returns the
@@ -93,7 +105,8 @@ class Writer {
   std::int64_t count_requeue(bool timeout);
   // Appends one object (JSON text) to the header's runs_json.
   void add_run(const std::string& run_json);
-  // Drops the rows of epochs >= epoch (a resumed trial re-runs them).
+  // Drops the current attempt's rows of epochs >= epoch (a resumed trial
+  // re-runs them); earlier attempts' rows stay.
   void truncate(const std::string& trial_id, std::int32_t epoch);
 
   const std::vector<TrialRow>& trials() const;
@@ -133,9 +146,12 @@ class Reader {
 
   const SweepHeader& header() const;
   const std::vector<TrialRow>& trials() const;
-  // A trial's epochs with their recalls, by epoch. An unknown id throws.
-  std::vector<EpochRecord> epochs(const std::string& trial_id) const;
-  // The epoch with the highest value of a metric ("r<K>" = mean R@K over
+  // A trial's epochs with their recalls, by epoch: those of its current
+  // attempt (TrialRow::retries), or of `attempt` (0 … retries) when given.
+  // An unknown id throws.
+  std::vector<EpochRecord> epochs(const std::string& trial_id,
+                                  std::optional<std::int32_t> attempt = std::nullopt) const;
+  // The epoch of the current attempt with the highest value of a metric ("r<K>" = mean R@K over
   // splits: "r1", "r10", "r50"; "avg" = mean of "r10" and "r50"), or the
   // last epoch for "last". Epochs without the metric are skipped; ties go to
   // the earliest epoch; nullopt when no epoch has it. Another rule throws.

@@ -13,6 +13,7 @@
 #include "common/fault.hpp"
 #include "common/file_io.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 #include "store/hdf5.hpp"
 #include "store/journal.hpp"
 #include "store/lock_file.hpp"
@@ -123,12 +124,12 @@ struct Writer::Impl {
     return snapshot.trials[it->second];
   }
 
-  // Drops the rows of `id` whose epoch satisfies `drop_epoch`.
+  // Drops the rows of `id` whose attempt and epoch satisfy `drop`.
   template <typename Pred>
-  bool drop_rows(const std::string& id, Pred drop_epoch) {
+  bool drop_rows(const std::string& id, Pred drop) {
     const auto key = id_key(id);
     const auto matches = [&](const auto& row) {
-      return std::memcmp(row_trial(row), key.data(), kIdWidth) == 0 && drop_epoch(row_epoch(row));
+      return std::memcmp(row_trial(row), key.data(), kIdWidth) == 0 && drop(row_attempt(row), row_epoch(row));
     };
     const bool epochs = remove_rows(snapshot.epochs, kEpochChunkRows, matches);
     const bool recalls = remove_rows(snapshot.recalls, kRecallChunkRows, matches);
@@ -243,6 +244,14 @@ Writer Writer::open(const fs::path& path, const SweepHeader& header, const OpenO
   }
   snapshot = read_store(path.string(), true);
   impl->journal_frames = snapshot.journal_frames;
+  if (snapshot.version < kFormatVersion) {
+    // Its rows read as attempt 0; the first write (a full snapshot) writes
+    // it back in this version.
+    log::info("{}: a store of format version {}, written back as version {}", path.string(), snapshot.version,
+              kFormatVersion);
+    snapshot.version = kFormatVersion;
+    impl->dirty = true;
+  }
   if (snapshot.header.spec_digest != header.spec_digest) {
     const std::vector<std::string> differences =
         spec_differences(snapshot.header.spec_text, header.spec_text);
@@ -318,7 +327,7 @@ void Writer::add_trials(const std::vector<TrialSpec>& trials) {
       if (keep.count(row.spec.id) != 0) {
         kept.push_back(std::move(row));
       } else {
-        impl.drop_rows(row.spec.id, [](std::int32_t) { return true; });
+        impl.drop_rows(row.spec.id, [](std::int32_t, std::int32_t) { return true; });
       }
     }
     impl.snapshot.trials = std::move(kept);
@@ -380,6 +389,26 @@ void Writer::set_status(const std::string& trial_id, TrialStatus status, const s
   impl_->dirty = true;
 }
 
+void Writer::retry(const std::string& trial_id) {
+  TrialRow& row = impl_->trial(trial_id);
+  if (row.status != TrialStatus::failed && row.status != TrialStatus::diverged) {
+    throw Error(
+        fmt::format("only a failed or diverged trial is retried, not a {} one", to_string(row.status)),
+        Where{.file = impl_->path.string(), .trial = trial_id});
+  }
+  nlohmann::json notes = nlohmann::json::parse(row.notes_json, nullptr, false);
+  if (!notes.is_object()) notes = nlohmann::json::object();
+  if (!notes["attempts"].is_array()) notes["attempts"] = nlohmann::json::array();
+  notes["attempts"].push_back({{"attempt", row.retries},
+                               {"status", to_string(row.status)},
+                               {"error", row.error},
+                               {"epochs", row.epochs_done}});
+  row.notes_json = json_text(notes);
+  ++row.retries;
+  row.epochs_done = 0;
+  set_status(trial_id, TrialStatus::pending);
+}
+
 void Writer::set_notes(const std::string& trial_id, const std::string& notes_json) {
   TrialRow& row = impl_->trial(trial_id);
   if (row.notes_json == notes_json) return;
@@ -406,8 +435,9 @@ void Writer::append_epoch(const EpochRecord& record) {
     }
   }
   if (record.epoch < row.epochs_done) truncate(record.trial_id, record.epoch);
-  impl.snapshot.epochs.rows.push_back(epoch_row(record));
-  for (const RecallRow& recall : recall_rows(record)) impl.snapshot.recalls.rows.push_back(recall);
+  impl.snapshot.epochs.rows.push_back(epoch_row(record, row.retries));
+  for (const RecallRow& recall : recall_rows(record, row.retries))
+    impl.snapshot.recalls.rows.push_back(recall);
   row.epochs_done = record.epoch + 1;
   impl.changed.insert(record.trial_id);
   impl.dirty = true;
@@ -415,7 +445,8 @@ void Writer::append_epoch(const EpochRecord& record) {
 
 void Writer::truncate(const std::string& trial_id, std::int32_t epoch) {
   TrialRow& row = impl_->trial(trial_id);
-  const bool dropped = impl_->drop_rows(trial_id, [epoch](std::int32_t e) { return e >= epoch; });
+  const bool dropped = impl_->drop_rows(
+      trial_id, [&](std::int32_t attempt, std::int32_t e) { return attempt == row.retries && e >= epoch; });
   const std::int32_t done = std::max(0, std::min(row.epochs_done, epoch));
   if (dropped || done != row.epochs_done) {
     impl_->changed.insert(trial_id);

@@ -39,14 +39,17 @@ class FakeRunner : public TrialRunner {
                       trial.id, world_rank_, context.group_rank, context.group_size, context.resume_from,
                       context.local_rank, context.local_size));
     const bool fails = !options_.fail_key.empty() && params.contains(options_.fail_key) &&
-                       params.at(options_.fail_key).dump() == options_.fail_value;
+                       params.at(options_.fail_key).dump() == options_.fail_value &&
+                       (options_.fail_times < 0 || failures_ < options_.fail_times);
     const double step_seconds =
         options_.seconds_per_cost > 0
             ? trial.expected_cost / epochs * options_.seconds_per_cost / options_.steps_per_epoch
             : options_.step_seconds;
     for (int epoch = context.resume_from; epoch < epochs; ++epoch) {
-      if (fails && epoch == options_.fail_epoch)
+      if (fails && epoch == options_.fail_epoch) {
+        ++failures_;
         throw std::runtime_error(fmt::format("fake failure at epoch {}", epoch));
+      }
       for (int step = 0; step < options_.steps_per_epoch; ++step) {
         if (context.stop_requested()) {
           audit(fmt::format("stop {} epoch {}", trial.id, epoch));
@@ -88,6 +91,7 @@ class FakeRunner : public TrialRunner {
 
   FakeOptions options_;
   int world_rank_ = 0;
+  int failures_ = 0;  // runs this process failed on purpose
 };
 
 }  // namespace
@@ -103,6 +107,7 @@ FakeOptions fake_options_from_env() {
     options.fail_value = json::parse(fail.substr(eq + 1)).dump();
   }
   options.fail_epoch = std::stoi(env("CIR_FAKE_FAIL_EPOCH", "1"));
+  options.fail_times = std::stoi(env("CIR_FAKE_FAIL_TIMES", "-1"));
   options.audit_dir = env("CIR_FAKE_AUDIT");
   return options;
 }

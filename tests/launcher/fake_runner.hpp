@@ -10,6 +10,8 @@
 //   CIR_FAKE_SECONDS_PER_COST when set, an epoch lasts expected_cost / epochs × this
 //   CIR_FAKE_FAIL             "key=value": trials whose parameter matches throw ...
 //   CIR_FAKE_FAIL_EPOCH       ... at this epoch (default 1)
+//   CIR_FAKE_FAIL_TIMES       ... at most this many times in each process
+//                             (default: every time), so a retry succeeds
 //   CIR_FAKE_AUDIT            folder: each rank appends what it ran to rank<N>.log
 #pragma once
 
@@ -26,6 +28,7 @@ struct FakeOptions {
   double seconds_per_cost = 0.0;
   std::string fail_key, fail_value;  // fail_value: the parameter's JSON text
   int fail_epoch = 1;
+  int fail_times = -1;  // < 0: no limit
   std::string audit_dir;
 };
 

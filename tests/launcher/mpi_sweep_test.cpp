@@ -1,7 +1,8 @@
 // cir-sweep under real mpirun with the fake runner: every trial runs once,
 // groups of consecutive ranks, a SIGKILL or SIGUSR1 mid-sweep loses nothing
-// and a rerun resumes, a throwing trial is recorded as failed (exit 4), and a
-// store written for another spec is refused (exit 3).
+// and a rerun resumes, a throwing trial is recorded as failed (exit 4) and
+// is run again by --retry-failed or sweep.max_retries, and a store written
+// for another spec is refused (exit 3).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -231,6 +232,35 @@ int count_status(const std::vector<cir::store::TrialRow>& rows, TrialStatus stat
       std::count_if(rows.begin(), rows.end(), [&](const auto& r) { return r.status == status; }));
 }
 
+// The first trial with loss.gamma0 = 2.0 that a process runs fails at epoch
+// 1; the later ones, a retry of it included, do not.
+const std::map<std::string, std::string> kFailOnce = {{"CIR_FAKE_FAIL", "loss.gamma0=2.0"},
+                                                      {"CIR_FAKE_FAIL_TIMES", "1"}};
+
+// The trial that failed once and was retried: done, on its second attempt;
+// the first attempt's epoch 0 kept and marked attempt 0, the second's
+// `epochs` epochs read by default; the first attempt's error in its notes.
+void expect_two_attempts(const fs::path& store, const std::string& id, int epochs) {
+  const auto reader = cir::store::Reader::open(store);
+  const auto row = std::find_if(reader.trials().begin(), reader.trials().end(),
+                                [&](const auto& r) { return r.spec.id == id; });
+  ASSERT_NE(row, reader.trials().end());
+  EXPECT_EQ(row->status, TrialStatus::done);
+  EXPECT_EQ(row->retries, 1);
+  EXPECT_EQ(row->error, "");
+  EXPECT_NE(row->notes_json.find(R"("attempt":0,"epochs":1,"error":"fake failure at epoch 1)"),
+            std::string::npos)
+      << row->notes_json;
+  const auto first = reader.epochs(id, 0);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].epoch, 0);
+  EXPECT_EQ(first[0].loss_total, cir::testing::fake_loss(row->spec, 0));
+  const auto current = reader.epochs(id);
+  ASSERT_EQ(current.size(), static_cast<std::size_t>(epochs));
+  EXPECT_EQ(reader.epochs(id, 1), current);
+  for (int e = 0; e < epochs; ++e) EXPECT_EQ(current[e].loss_total, cir::testing::fake_loss(row->spec, e));
+}
+
 }  // namespace
 
 TEST_F(MpiSweep, ThreeGroupsRunEveryTrialOnce) {
@@ -394,6 +424,54 @@ TEST_F(MpiSweep, ThrowingTrialFailsAndTheSweepGoesOn) {
   // A rerun does not retry finished trials, failed ones included, and still says 4.
   ASSERT_EQ(run(2, spec), 4) << output();
   EXPECT_TRUE(audit(2).runs.empty());
+}
+
+TEST_F(MpiSweep, RetryFailedRunsAFailedTrialAgainKeepingItsFirstAttemptsRows) {
+  const auto spec = write_spec(1, 3);
+  ASSERT_EQ(run(1, spec, kFailOnce), 4) << output();
+  const auto failed = *rows();
+  ASSERT_EQ(count_status(failed, TrialStatus::failed), 1) << output();
+  const auto it = std::find_if(failed.begin(), failed.end(),
+                               [](const auto& r) { return r.status == TrialStatus::failed; });
+  EXPECT_EQ(it->epochs_done, 1);
+  const std::string id = it->spec.id;
+
+  ASSERT_EQ(run(1, spec, {}, {"--retry-failed"}), 0) << output();
+  EXPECT_NE(output().find("--retry-failed: 1 failed or diverged trial(s) run again"), std::string::npos)
+      << output();
+  expect_complete(3);
+  // Only the failed trial ran, from its first epoch.
+  const Audit again = audit(2);
+  ASSERT_EQ(again.runs.size(), 1u);
+  ASSERT_EQ(again.runs.count(id), 1u);
+  EXPECT_EQ(again.runs.find(id)->second[3], 0);
+  expect_two_attempts(store_, id, 3);
+  // A third run has nothing to retry.
+  ASSERT_EQ(run(1, spec, {}, {"--retry-failed"}), 0) << output();
+  EXPECT_TRUE(audit(3).runs.empty());
+}
+
+TEST_F(MpiSweep, MaxRetriesRetriesAFailedTrialWithinTheRun) {
+  const auto spec = write_spec(1, 3);
+  ASSERT_EQ(run(1, spec, kFailOnce, {"--set", "sweep.max_retries=1"}), 0) << output();
+  expect_complete(3);
+  std::vector<std::string> retried;
+  const auto after = *rows();
+  for (const auto& row : after)
+    if (row.retries > 0) retried.push_back(row.spec.id);
+  ASSERT_EQ(retried.size(), 1u) << output();
+  EXPECT_NE(output().find("retry  trial " + retried[0]), std::string::npos) << output();
+  EXPECT_NE(output().find("retry 1 of sweep.max_retries = 1, from epoch 0"), std::string::npos) << output();
+  expect_two_attempts(store_, retried[0], 3);
+}
+
+TEST_F(MpiSweep, MaxRetriesZeroLeavesAFailedTrialFailed) {
+  const auto spec = write_spec(1, 3);
+  ASSERT_EQ(run(1, spec, kFailOnce, {"--set", "sweep.max_retries=0"}), 4) << output();
+  const auto after = *rows();
+  EXPECT_EQ(count_status(after, TrialStatus::failed), 1);
+  for (const auto& row : after) EXPECT_EQ(row.retries, 0) << row.spec.id;
+  EXPECT_EQ(output().find("retry  "), std::string::npos) << output();
 }
 
 TEST_F(MpiSweep, TooFewRanksForAGroupIsAUsageError) {

@@ -187,6 +187,52 @@ TEST_F(RoundTrip, TruncateDropsLaterEpochsAndAnEarlierEpochReplacesThem) {
   EXPECT_EQ(reader.trials()[0].epochs_done, 3);
 }
 
+TEST_F(RoundTrip, ARetryKeepsTheEarlierAttemptsRowsMarkedThroughReopenAndTruncate) {
+  const fs::path path = dir_ / "demo.h5";
+  const TrialSpec a = trial(0), b = trial(1);
+  EpochRecord second = record(a.id, 0);
+  second.loss_total = -2.0;
+  {
+    Writer writer = Writer::open(path, header());
+    writer.add_trials({a, b});
+    writer.set_status(a.id, TrialStatus::running);
+    for (int epoch = 0; epoch < 3; ++epoch) writer.append_epoch(record(a.id, epoch));
+    EXPECT_THROW(writer.retry(a.id), Error) << "a running trial was retried";
+    writer.set_status(a.id, TrialStatus::failed, "out of memory");
+    writer.retry(a.id);
+    EXPECT_EQ(writer.trials()[0].status, TrialStatus::pending);
+    EXPECT_EQ(writer.trials()[0].retries, 1);
+    EXPECT_EQ(writer.trials()[0].epochs_done, 0);
+    EXPECT_EQ(writer.trials()[0].error, "");
+    writer.flush();  // a journal frame
+    writer.set_status(a.id, TrialStatus::running);
+    writer.append_epoch(second);
+  }
+  Writer writer = Writer::open(path, header());
+  writer.add_trials({a, b});
+  writer.append_epoch(record(a.id, 1));
+  writer.truncate(a.id, 1);  // drops the current attempt's epoch 1, not the first attempt's
+  writer.flush();
+  const Reader reader = Reader::open(path);
+  const TrialRow& row = reader.trials()[0];
+  EXPECT_EQ(row.retries, 1);
+  EXPECT_EQ(row.epochs_done, 1);
+  EXPECT_NE(row.notes_json.find(
+                R"("attempts":[{"attempt":0,"epochs":3,"error":"out of memory","status":"failed"}])"),
+            std::string::npos)
+      << row.notes_json;
+  const std::vector<EpochRecord> current = reader.epochs(a.id);
+  ASSERT_EQ(current.size(), 1u);
+  expect_same(current[0], second);
+  EXPECT_EQ(reader.epochs(a.id, 1), current);
+  const std::vector<EpochRecord> first = reader.epochs(a.id, 0);
+  ASSERT_EQ(first.size(), 3u);
+  for (int epoch = 0; epoch < 3; ++epoch) expect_same(first[epoch], record(a.id, epoch));
+  EXPECT_EQ(reader.select_epoch(a.id, "last")->loss_total, -2.0) << "select_epoch reads the current attempt";
+  EXPECT_TRUE(reader.epochs(a.id, 2).empty());
+  EXPECT_TRUE(reader.epochs(b.id).empty());
+}
+
 TEST_F(RoundTrip, AGapInEpochsOrAnUnknownTrialIsAnError) {
   Writer writer = Writer::open(dir_ / "demo.h5", header());
   const TrialSpec a = trial(0);
