@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 namespace cir {
 
@@ -61,6 +63,50 @@ std::string repair_utf8(std::string_view text) {
 
 std::string json_text(const nlohmann::json& value, int indent) {
   return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string json_brief(const nlohmann::json& value) {
+  if (value.is_structured() &&
+      std::any_of(value.begin(), value.end(), [](const nlohmann::json& v) { return v.is_structured(); }))
+    return std::string("a nested ") + value.type_name();
+  constexpr std::size_t kShown = 80;
+  const std::string text = json_text(value);
+  return text.size() <= kShown ? text : repair_utf8(text.substr(0, kShown)) + "…";
+}
+
+namespace {
+
+// nlohmann's own DOM builder, except for its one failure without a
+// position: a number beyond a double becomes a parse_error at the number's end.
+class DomBuilder : public nlohmann::detail::json_sax_dom_parser<nlohmann::json> {
+ public:
+  DomBuilder(nlohmann::json& out, std::string_view text) : json_sax_dom_parser(out), text_(text) {}
+
+  template <class Exception>
+  bool parse_error(std::size_t byte, const std::string& token, const Exception& e) {
+    if constexpr (std::is_same_v<Exception, nlohmann::json::out_of_range>) {
+      const std::string_view before = text_.substr(0, std::min(byte, text_.size()));
+      const std::size_t line_start = before.rfind('\n') + 1;  // npos + 1 = 0 on the first line
+      const nlohmann::detail::position_t at{
+          byte, before.size() - line_start,
+          static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'))};
+      throw nlohmann::json::parse_error::create(
+          101, at, "the number " + token + " is beyond the range of a double", nullptr);
+    }
+    return json_sax_dom_parser::parse_error(byte, token, e);
+  }
+
+ private:
+  std::string_view text_;
+};
+
+}  // namespace
+
+nlohmann::json parse_json(std::string_view text) {
+  nlohmann::json out;
+  DomBuilder builder(out, text);
+  nlohmann::json::sax_parse(text, &builder);
+  return out;
 }
 
 }  // namespace cir

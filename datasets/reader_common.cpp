@@ -118,7 +118,7 @@ std::optional<json> read_json(const ReaderOptions& o, const fs::path& relative, 
   auto text = read_text(o, relative, problems);
   if (!text) return std::nullopt;
   try {
-    return json::parse(*text);
+    return parse_json(*text);
   } catch (const json::parse_error& e) {
     const auto upto = std::min<std::size_t>(e.byte, text->size());
     const int line =

@@ -16,6 +16,7 @@
 
 #include "common/error.hpp"
 #include "common/file_io.hpp"
+#include "common/text.hpp"
 
 namespace cir::model {
 
@@ -99,7 +100,7 @@ SafetensorsFile::SafetensorsFile(std::filesystem::path path)
 
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(header_text);
+    header = parse_json(header_text);
   } catch (const nlohmann::json::parse_error& e) {
     corrupt(path_, std::string("header is not valid JSON: ") + e.what());
   }
@@ -138,7 +139,8 @@ SafetensorsFile::SafetensorsFile(std::filesystem::path path)
     bool overflow = false;
     for (const auto& dim : shape) {
       if (!dim.is_number_integer() || dim.get<std::int64_t>() < 0) {
-        corrupt(path_, what + "shape " + shape.dump() + " holds something other than non-negative integers");
+        corrupt(path_,
+                what + "shape " + json_brief(shape) + " holds something other than non-negative integers");
       }
       const auto d = dim.get<std::uint64_t>();
       if (d != 0 && elements > std::numeric_limits<std::uint64_t>::max() / d) overflow = true;
@@ -147,25 +149,27 @@ SafetensorsFile::SafetensorsFile(std::filesystem::path path)
     }
     const auto element_size = static_cast<std::uint64_t>(c10::elementSize(entry.scalar_type));
     if (overflow || elements > std::numeric_limits<std::uint64_t>::max() / element_size) {
-      corrupt(path_, what + "shape " + shape.dump() + " is too large");
+      corrupt(path_, what + "shape " + json_brief(shape) + " is too large");
     }
 
     const auto& offsets = value["data_offsets"];
     if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
         !offsets[1].is_number_unsigned()) {
-      corrupt(path_, what + "data_offsets " + offsets.dump() + " is not a pair of non-negative integers");
+      corrupt(path_,
+              what + "data_offsets " + json_brief(offsets) + " is not a pair of non-negative integers");
     }
     entry.begin = offsets[0].get<std::uint64_t>();
     entry.end = offsets[1].get<std::uint64_t>();
-    if (entry.begin > entry.end) corrupt(path_, what + "data_offsets " + offsets.dump() + " run backwards");
+    if (entry.begin > entry.end)
+      corrupt(path_, what + "data_offsets " + json_brief(offsets) + " run backwards");
     if (entry.end > data_size) {
-      corrupt(path_, what + "data_offsets " + offsets.dump() + " run past the " + std::to_string(data_size) +
-                         "-byte data section");
+      corrupt(path_, what + "data_offsets " + json_brief(offsets) + " run past the " +
+                         std::to_string(data_size) + "-byte data section");
     }
     if (entry.end - entry.begin != elements * element_size) {
-      corrupt(path_, what + "data_offsets " + offsets.dump() + " hold " +
+      corrupt(path_, what + "data_offsets " + json_brief(offsets) + " hold " +
                          std::to_string(entry.end - entry.begin) + " bytes but " + entry.dtype + " " +
-                         shape.dump() + " needs " + std::to_string(elements * element_size));
+                         json_brief(shape) + " needs " + std::to_string(elements * element_size));
     }
     entries_.push_back(std::move(entry));
   }

@@ -14,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "common/keys.hpp"
+#include "common/text.hpp"
 
 namespace cir::model {
 
@@ -145,7 +146,9 @@ BpeTokenizer::BpeTokenizer(const std::filesystem::path& vocab_json, const std::f
     if (!in) throw Error("cannot open the BPE vocabulary", where, "RoBERTa's folder holds vocab.json");
     nlohmann::json vocab;
     try {
-      vocab = nlohmann::json::parse(in);
+      std::ostringstream text;
+      text << in.rdbuf();
+      vocab = parse_json(text.str());
     } catch (const nlohmann::json::parse_error& e) {
       throw Error(std::string("vocab.json is not valid JSON: ") + e.what(), where);
     }
@@ -153,7 +156,7 @@ BpeTokenizer::BpeTokenizer(const std::filesystem::path& vocab_json, const std::f
       throw Error("vocab.json is not a non-empty object of token → id", where);
     for (const auto& [token, id] : vocab.items()) {
       if (!id.is_number_unsigned() || id.get<std::uint64_t>() > 100'000'000) {
-        throw Error("token '" + token + "' has id " + id.dump() + ", not a non-negative integer", where);
+        throw Error("token '" + token + "' has id " + json_brief(id) + ", not a non-negative integer", where);
       }
       const auto n = id.get<std::size_t>();
       if (n >= id_to_token_.size()) id_to_token_.resize(n + 1);

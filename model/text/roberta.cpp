@@ -4,9 +4,11 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/error.hpp"
 #include "common/keys.hpp"
+#include "common/text.hpp"
 #include "model/io/state.hpp"
 
 namespace cir::model {
@@ -172,7 +174,9 @@ RobertaConfig read_roberta_config(const std::filesystem::path& config_json) {
   if (!in) throw Error("cannot open the RoBERTa config", where);
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(in);
+    std::ostringstream text;
+    text << in.rdbuf();
+    json = parse_json(text.str());
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(std::string("config.json is not valid JSON: ") + e.what(), where);
   }
@@ -181,7 +185,7 @@ RobertaConfig read_roberta_config(const std::filesystem::path& config_json) {
   const auto integer = [&](const char* key, std::int64_t& out) {
     if (!json.contains(key)) return;
     if (!json[key].is_number_integer() || json[key].get<std::int64_t>() < 0) {
-      throw Error("expected a non-negative integer, got " + json[key].dump(),
+      throw Error("expected a non-negative integer, got " + json_brief(json[key]),
                   Where{.file = where.file, .key = key});
     }
     out = json[key].get<std::int64_t>();
@@ -189,14 +193,15 @@ RobertaConfig read_roberta_config(const std::filesystem::path& config_json) {
   const auto number = [&](const char* key, double& out) {
     if (!json.contains(key)) return;
     if (!json[key].is_number()) {
-      throw Error("expected a number, got " + json[key].dump(), Where{.file = where.file, .key = key});
+      throw Error("expected a number, got " + json_brief(json[key]), Where{.file = where.file, .key = key});
     }
     out = json[key].get<double>();
   };
   const auto text = [&](const char* key, const char* required) {
     if (json.contains(key) && json[key] != required) {
-      throw Error(std::string("cir's RoBERTa supports only \"") + required + "\", got " + json[key].dump(),
-                  Where{.file = where.file, .key = key});
+      throw Error(
+          std::string("cir's RoBERTa supports only \"") + required + "\", got " + json_brief(json[key]),
+          Where{.file = where.file, .key = key});
     }
   };
   integer("vocab_size", c.vocab_size);

@@ -19,6 +19,7 @@
 #include "datasets/synthetic.hpp"
 #include "datasets/validate.hpp"
 #include "support.hpp"
+#include "tests/shell.hpp"
 
 namespace cir::datasets {
 namespace {
@@ -500,6 +501,53 @@ TEST_F(Exported, CirDataValidateExitCodes) {
   // stats reads the index files only.
   EXPECT_EQ(run("stats " + root.string() + " --dataset shoes --image-size 32"), 0) << read(log);
   EXPECT_NE(read(log).find("split test: gallery 24, queries 8"), std::string::npos) << read(log);
+}
+
+// `cir-data <args>`: its exit code and what it printed.
+cir::testing::Shell cir_data(const std::string& args) {
+  return cir::testing::shell(std::string(CIR_DATA_BIN) + " " + args + " 2>&1");
+}
+
+// A number beyond a double (nlohmann's out_of_range 406, which nothing
+// caught) in every JSON index file: cir-data validate and the readers name
+// the file, line and column instead of aborting.
+TEST_F(Exported, ANumberBeyondADoubleInAJsonIndexFileIsAProblemNamingFileAndLine) {
+  auto expect_refused = [&](const std::string& dataset, const fs::path& root, const fs::path& file,
+                            const std::string& protocol = "val") {
+    replace_in(file, "[", "[\n\n1e999999,\n");
+    const std::string where =
+        file.string() + ":3: unreadable index file: not valid JSON, column 8: the number 1e999999 is beyond";
+    const auto run =
+        cir_data("validate " + root.string() + " --dataset " + dataset + " --protocol " + protocol);
+    EXPECT_EQ(run.code, 1) << run.out;
+    EXPECT_NE(run.out.find(where), std::string::npos) << run.out;
+    auto o = options(root);
+    o.fashioniq_protocol = protocol;
+    try {
+      (void)ready_for_training(scan_dataset(dataset, o), o);
+      ADD_FAILURE() << file << " was read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(where), std::string::npos) << e.what();
+      EXPECT_EQ(e.code(), ExitCode::usage);
+    }
+  };
+  export_as("fashioniq");
+  expect_refused("fashioniq", dir.path(), dir.path() / "captions" / "cap.toptee.val.json");
+  expect_refused("fashioniq", dir.path(), dir.path() / "image_splits" / "split.shirt.val.json", "split");
+  const auto shoes = dir.path() / "shoes";
+  export_synthetic(*syn, "shoes", shoes);
+  expect_refused("shoes", shoes, shoes / "relative_captions_shoes.json");
+  // Fashion200k's files are text, its score column is not read as a number.
+  const auto f200k = dir.path() / "f200k";
+  export_synthetic(*syn, "fashion200k", f200k);
+  for (const auto& e : fs::directory_iterator(f200k / "labels")) {
+    auto text = read(e.path());
+    const auto tab = text.find('\t');
+    text.replace(tab + 1, text.find('\t', tab + 1) - tab - 1, "1e999999");
+    write(e.path(), text);
+  }
+  const auto run = cir_data("validate " + f200k.string() + " --dataset fashion200k");
+  EXPECT_EQ(run.code, 0) << run.out;
 }
 
 TEST(Stats, ChanceLevelIsTheRecallOfARandomRanking) {

@@ -165,6 +165,15 @@ TEST(Roberta, ConfigErrorsNameFileAndKey) {
   EXPECT_THROW(cir::model::read_roberta_config(dir / "bad.json"), cir::Error);
   std::ofstream(dir / "bad.json") << R"({"num_hidden_layers": "two"})";
   EXPECT_THROW(cir::model::read_roberta_config(dir / "bad.json"), cir::Error);
+  std::ofstream(dir / "bad.json") << R"({"layer_norm_eps": -1e999999})";
+  try {
+    cir::model::read_roberta_config(dir / "bad.json");
+    FAIL() << "a number beyond a double was accepted";
+  } catch (const cir::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the number -1e999999 is beyond the range of a double"),
+              std::string::npos)
+        << e.what();
+  }
   fs::remove_all(dir);
 }
 

@@ -190,4 +190,42 @@ TEST_F(SafetensorsTest, RefusesCorruptFilesNamingTheProblem) {
             std::string::npos);
 }
 
+// nlohmann's out_of_range 406 for a number beyond a double escaped the
+// reader's catch of parse_error and aborted the process.
+TEST_F(SafetensorsTest, ANumberBeyondADoubleInTheHeaderIsACorruptFile) {
+  const auto path = raw_file("overflow", R"({"a":{"dtype":"F32","shape":[1e999999],"data_offsets":[0,8]}})",
+                             std::string(8, '\0'));
+  try {
+    SafetensorsFile file(path);
+    FAIL() << "opened";
+  } catch (const cir::Error& e) {
+    EXPECT_EQ(e.code(), cir::ExitCode::usage);
+    EXPECT_EQ(e.where().file, path.string());
+    EXPECT_NE(std::string(e.what()).find(
+                  "header is not valid JSON: [json.exception.parse_error.101] parse error "
+                  "at line 1, column 37: the number 1e999999 is beyond the range of a double"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// A header value nested a million levels deep is named by its type:
+// nlohmann's dump() of it, once in the message, overflowed the stack. Text
+// that is not UTF-8 is a JSON error of its own.
+TEST_F(SafetensorsTest, DeeplyNestedOrNonUtf8HeaderValuesAreRefused) {
+  const std::string nested = std::string(1'000'000, '[') + std::string(1'000'000, ']');
+  EXPECT_NE(
+      open_error(raw_file("nested", R"({"a":{"dtype":"F32","shape":)" + nested + R"(,"data_offsets":[0,8]}})",
+                          std::string(8, '\0')))
+          .find("tensor 'a': shape a nested array holds something other than non-negative integers"),
+      std::string::npos);
+  const std::string latin1 = open_error(raw_file("latin1",
+                                                 R"({"a":{"dtype":"F32","shape":["caf)"
+                                                 "\xE9"
+                                                 R"("],"data_offsets":[0,8]}})",
+                                                 std::string(8, '\0')));
+  EXPECT_NE(latin1.find("header is not valid JSON"), std::string::npos) << latin1;
+  EXPECT_NE(latin1.find("ill-formed UTF-8 byte"), std::string::npos) << latin1;
+}
+
 }  // namespace

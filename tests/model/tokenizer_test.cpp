@@ -111,6 +111,18 @@ TEST(BpeTokenizer, RefusesBadFilesNamingFileAndLine) {
     EXPECT_THROW(files.load(), cir::Error);  // no byte tokens
     std::ofstream(files.dir / "vocab.json") << "{not json";
     EXPECT_THROW(files.load(), cir::Error);
+    std::ofstream(files.dir / "vocab.json") << R"({"<s>": 0,)"
+                                            << "\n"
+                                            << R"("<pad>": 1e999999})";
+    try {
+      files.load();
+      FAIL() << "a vocabulary with a number beyond a double was accepted";
+    } catch (const cir::Error& e) {
+      EXPECT_EQ(e.where().file, (files.dir / "vocab.json").string());
+      EXPECT_NE(std::string(e.what()).find("at line 2, column 17: the number 1e999999 is beyond"),
+                std::string::npos)
+          << e.what();
+    }
     EXPECT_THROW(BpeTokenizer(files.dir / "absent.json", files.dir / "merges.txt"), cir::Error);
   }
 }
