@@ -175,6 +175,9 @@ void Coordinator::handle(int source, int tag, const std::string& text) {
     case kResult:
       on_result(text);
       return;
+    case kFatal:
+      on_fatal(text);
+      return;
     default:
       throw Error(fmt::format("unexpected message tag {} from rank {}", tag, source), Where{.rank = source});
   }
@@ -330,6 +333,17 @@ void Coordinator::io_fault(const std::string& message) {
   if (!io_fault_.empty()) return;
   io_fault_ = message;
   line("I/O fault (named below): groups stop after their current epoch, then the sweep exits 74");
+}
+
+void Coordinator::on_fatal(const std::string& text) {
+  const auto message = decode<ResultMessage>(text);
+  const TrialSpec& trial = trials_[index_of_.at(message.trial_id)];
+  writer_.set_status(trial.id, TrialStatus::failed, message.result.message);
+  writer_.flush();
+  line(fmt::format("failed {}: {}", describe(trial), message.result.message));
+  log::error("group {} cannot go on; the store holds every committed epoch: ending the job with {}",
+             message.group, static_cast<int>(ExitCode::preempted));
+  MPI_Abort(MPI_COMM_WORLD, static_cast<int>(ExitCode::preempted));
 }
 
 std::string Coordinator::describe(const TrialSpec& trial) const {

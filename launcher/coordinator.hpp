@@ -71,6 +71,9 @@ class Coordinator {
   void commit(bool now = false);
   // Stops the sweep on an I/O fault; the first one is the sweep's.
   void io_fault(const std::string& message);
+  // A group cannot go on (launcher/stall_inspector.hpp): records its trial
+  // failed, flushes the store and ends the job with 75.
+  void on_fatal(const std::string& text);
   // Prints one event line. In live mode a live view follows the events:
   // one line per running trial (epoch, loss, R@10, ETA) and the sweep's total.
   void line(const std::string& text);

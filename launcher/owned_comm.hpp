@@ -10,6 +10,7 @@
 #include <mpi.h>
 
 #include <string>
+#include <utility>
 
 namespace cir::launcher {
 
@@ -29,6 +30,9 @@ class OwnedComm {
   OwnedComm& operator=(const OwnedComm&) = delete;
 
   MPI_Comm get() const { return comm_; }
+  // Gives the communicator up without freeing it (an abandoned trial's,
+  // whose collectives stay pending: launcher/stall_inspector.hpp).
+  MPI_Comm release() { return std::exchange(comm_, MPI_COMM_NULL); }
 
  private:
   void free() noexcept;

@@ -4,7 +4,9 @@
 // coordinator's communicators the tag says which.
 //   rank 0 → every rank:  setup (broadcast once, before the groups form)
 //   leader → coordinator: request (wants work), record (an EpochRecord; the
-//                         coordinator answers ack once it holds it), result
+//                         coordinator answers ack once it holds it), result,
+//                         fatal (a result after which the job must end: a
+//                         rank of the group is stuck; launcher/stall_inspector.hpp)
 //   coordinator → leader: assign (a trial, its attempt and the epoch to continue from),
 //                         no more work (an empty message), ack
 #pragma once
@@ -20,7 +22,15 @@
 
 namespace cir::launcher {
 
-enum Tag : int { kRequest = 101, kAssign = 102, kNoMoreWork = 103, kRecord = 104, kAck = 105, kResult = 106 };
+enum Tag : int {
+  kRequest = 101,
+  kAssign = 102,
+  kNoMoreWork = 103,
+  kRecord = 104,
+  kAck = 105,
+  kResult = 106,
+  kFatal = 107
+};
 
 // What rank 0 tells every rank before the sweep starts.
 struct SetupMessage {
@@ -29,15 +39,19 @@ struct SetupMessage {
   int max_retries = 0;  // sweep.max_retries, for the coordinator
   std::string checkpoint_root;
   std::vector<TrialSpec> trials;
+  double stall_warning = 0.0, stall_timeout = 0.0;  // seconds (sweep.stall_warning, sweep.stall_timeout)
 
   bool operator==(const SetupMessage&) const = default;
 };
 
 constexpr auto fields(std::type_identity<SetupMessage>) {
-  return std::tuple{
-      Field{"code", &SetupMessage::code}, Field{"ranks_per_trial", &SetupMessage::ranks_per_trial},
-      Field{"max_retries", &SetupMessage::max_retries},
-      Field{"checkpoint_root", &SetupMessage::checkpoint_root}, Field{"trials", &SetupMessage::trials}};
+  return std::tuple{Field{"code", &SetupMessage::code},
+                    Field{"ranks_per_trial", &SetupMessage::ranks_per_trial},
+                    Field{"max_retries", &SetupMessage::max_retries},
+                    Field{"checkpoint_root", &SetupMessage::checkpoint_root},
+                    Field{"trials", &SetupMessage::trials},
+                    Field{"stall_warning", &SetupMessage::stall_warning},
+                    Field{"stall_timeout", &SetupMessage::stall_timeout}};
 }
 static_assert(lists_every_member<SetupMessage>());
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <regex>
@@ -268,7 +268,8 @@ std::string read_file(const fs::path& path, const Where& where) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    throw Error(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)), where, "check the path");
+    throw Error(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)), where,
+                "check the path");
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
@@ -400,6 +401,8 @@ SweepSpec build_spec(Loaded loaded, const fs::path& file, const std::vector<std:
                                         spec.sweep_where[keys::sweep::max_requeues.name]);
   spec.max_retries = checked_cast<int>(sweep_value(keys::sweep::max_retries).get<std::int64_t>(),
                                        spec.sweep_where[keys::sweep::max_retries.name]);
+  spec.stall_warning = sweep_value(keys::sweep::stall_warning).get<double>();
+  spec.stall_timeout = sweep_value(keys::sweep::stall_timeout).get<double>();
   const std::string store = sweep_value(keys::sweep::store).get<std::string>();
   spec.store = store.empty() ? fs::path("results") / (spec.name + ".h5") : fs::path(store);
 

@@ -51,8 +51,9 @@ struct SweepSpec {
   std::vector<std::int64_t> seeds;  // distinct, in spec order
   int ranks_per_trial = 1;
   int max_requeues = 3;
-  int max_retries = 0;          // sweep.max_retries
-  std::filesystem::path store;  // sweep.store, or results/<name>.h5
+  int max_retries = 0;                              // sweep.max_retries
+  double stall_warning = 0.0, stall_timeout = 0.0;  // seconds (launcher/stall_inspector.hpp)
+  std::filesystem::path store;                      // sweep.store, or results/<name>.h5
   // Where each [sweep] key was set (for messages about them).
   std::map<std::string, Where> sweep_where;
   // Every training key, resolved: schema default ← presets ← spec ← --set.

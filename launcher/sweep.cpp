@@ -4,13 +4,16 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
 
+#include "common/collective_watch.hpp"
 #include "common/digest.hpp"
 #include "common/error.hpp"
 #include "common/file_io.hpp"
@@ -28,6 +31,7 @@
 #include "launcher/protocol.hpp"
 #include "launcher/receipt.hpp"
 #include "launcher/spec.hpp"
+#include "launcher/stall_inspector.hpp"
 #include "store/store.hpp"
 
 namespace cir::launcher {
@@ -117,6 +121,8 @@ SetupMessage prepare(const SweepOptions& options, int world_size, const InputChe
     setup.trials = expand(spec);
     setup.ranks_per_trial = spec.ranks_per_trial;
     setup.max_retries = spec.max_retries;
+    setup.stall_warning = spec.stall_warning;
+    setup.stall_timeout = spec.stall_timeout;
     if (world_size < spec.ranks_per_trial)
       throw Error(fmt::format("{} rank(s) cannot form a group of sweep.ranks_per_trial = {}", world_size,
                               spec.ranks_per_trial),
@@ -177,12 +183,15 @@ int outcome_code(TrialResult::Outcome o) {
 }
 
 // Every rank of the group agrees on how the run ended: the worst outcome of
-// any rank, with that rank's epoch and message.
-TrialResult agree(const TrialResult& mine, const GroupLayout& layout) {
+// any rank, with that rank's epoch and message. Among failures, a rank's
+// own error comes before the stall inspector's message (`stalled`: this
+// rank's run ended because the inspector abandoned the trial), so that a
+// rank that threw names the cause.
+TrialResult agree(const TrialResult& mine, bool stalled, const GroupLayout& layout) {
   if (layout.group_size == 1) return mine;
   struct {
     int code, rank;
-  } local{outcome_code(mine.outcome), layout.group_rank}, worst{};
+  } local{2 * outcome_code(mine.outcome) + (stalled ? 0 : 1), layout.group_rank}, worst{};
   MPI_Request request = MPI_REQUEST_NULL;
   mpi::check(MPI_Iallreduce(&local, &worst, 1, MPI_2INT, MPI_MAXLOC, layout.comm.get(), &request),
              "MPI_Iallreduce", layout.comm.get());
@@ -195,9 +204,26 @@ TrialResult agree(const TrialResult& mine, const GroupLayout& layout) {
   return result;
 }
 
+// Whether any rank of the group stops (`mine`: this one does): a collective
+// of the trial over `comm` (watched like the trainer's:
+// common/collective_watch.hpp).
+bool stop_requested(MPI_Comm comm, int group_size, bool mine) {
+  auto flags = std::make_unique<std::array<int, 2>>(std::array<int, 2>{mine ? 1 : 0, 0});
+  if (group_size == 1) return (*flags)[0] != 0;
+  auto& f = *flags;
+  mpi::collective(
+      comm, "MPI_Iallreduce",
+      [&](MPI_Request* r) { return MPI_Iallreduce(&f[0], &f[1], 1, MPI_INT, MPI_MAX, comm, r); },
+      [&] { return std::move(flags); });
+  return f[1] != 0;
+}
+
 // A group's life: ask for a trial, run it on every rank, report, repeat.
+// Each trial gets its own duplicate of the group's communicator: when the
+// stall inspector abandons a trial, its collectives stay pending on that
+// one, which is then never used or freed again.
 void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunner& runner, MPI_Comm inbox,
-                 MPI_Comm outbox) {
+                 MPI_Comm outbox, StallInspector& inspector) {
   const bool leader = layout.group_rank == 0;
   while (true) {
     std::string assignment;
@@ -212,6 +238,8 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
 
     const auto assigned = decode<AssignMessage>(assignment);
     const TrialSpec& trial = setup.trials.at(static_cast<std::size_t>(assigned.trial));
+    OwnedComm work =
+        OwnedComm::dup(layout.comm.get(), fmt::format("group {}, trial {}", layout.group, trial.id));
     TrialContext context;
     context.trial = &trial;
     context.resume_from = assigned.resume_from;
@@ -223,11 +251,12 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
     context.group_size = layout.group_size;
     context.local_rank = layout.local_rank;
     context.local_size = layout.local_size;
-    context.group_comm_f = static_cast<int>(MPI_Comm_c2f(layout.comm.get()));
+    context.group_comm_f = static_cast<int>(MPI_Comm_c2f(work.get()));
     // Set when the coordinator's ack says that the sweep is stopping.
     bool stop_asked = false;
     if (leader) {
       context.report = [&](const EpochRecord& record) {
+        const mpi::LongPhase phase("report to the coordinator");
         EpochRecord stamped = record;
         stamped.trial_id = trial.id;
         send_text(inbox, kCoordinatorRank, kRecord, encode(stamped));
@@ -241,22 +270,22 @@ void serve_group(const GroupLayout& layout, const SetupMessage& setup, TrialRunn
     } else {
       context.report = [](const EpochRecord&) {};
     }
-    context.stop_requested = [&layout, &stop_asked] {
-      int local = stop_signalled() || stop_asked ? 1 : 0;
-      if (layout.group_size == 1) return local != 0;
-      int any = 0;
-      mpi::check(MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, layout.comm.get()), "MPI_Allreduce",
-                 layout.comm.get());
-      return any != 0;
+    context.stop_requested = [comm = work.get(), size = layout.group_size, &stop_asked] {
+      return stop_requested(comm, size, stop_signalled() || stop_asked);
     };
 
+    mpi::begin_trial();
+    inspector.set_trial(trial.id);
     TrialResult result;
     try {
       result = runner.run(context);
     } catch (const std::exception& e) {
       result = thrown_result(e, -1);
     }
-    result = agree(result, layout);
+    const bool stalled = mpi::abandoned();
+    mpi::leave_trial();
+    if (stalled) work.release();
+    result = agree(result, stalled, layout);
     if (leader) {
       ResultMessage message{.trial_id = trial.id, .result = result, .group = layout.group};
       send_text(inbox, kCoordinatorRank, kResult, encode(message));
@@ -330,9 +359,28 @@ int sweep_on_groups(const SetupMessage& setup, std::optional<store::Writer>& wri
   }
 
   if (layout.group >= 0) {
+    // Outside the try: an error aborts the job before the inspector's
+    // collective end would wait for the other ranks.
+    std::vector<int> world_ranks;
+    std::vector<std::string> hosts;
+    for (int r = 0; r < size; ++r)
+      if (layout.group_of_rank[static_cast<std::size_t>(r)] == layout.group) {
+        world_ranks.push_back(r);
+        hosts.push_back(layout.host_of_rank[static_cast<std::size_t>(r)]);
+      }
+    StallInspector inspector(
+        layout.comm.get(), std::move(world_ranks), std::move(hosts),
+        StallLimits{.warning = setup.stall_warning, .timeout = setup.stall_timeout},
+        [&](const std::string& trial, const std::string& message) {
+          const ResultMessage fatal{
+              .trial_id = trial,
+              .result = {.outcome = TrialResult::Outcome::failed, .epoch = -1, .message = message},
+              .group = layout.group};
+          send_text(inbox.get(), kCoordinatorRank, kFatal, encode(fatal));
+        });
     try {
       std::unique_ptr<TrialRunner> runner = factory();
-      serve_group(layout, setup, *runner, inbox.get(), outbox.get());
+      serve_group(layout, setup, *runner, inbox.get(), outbox.get(), inspector);
     } catch (const std::exception& e) {
       abort_world(fmt::format("group {}", layout.group), e);
     }

@@ -9,9 +9,9 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/collective_watch.hpp"
 #include "common/error.hpp"
 #include "common/mpi.hpp"
-#include "workers/mpi_backend.hpp"
 
 namespace cir::workers {
 
@@ -37,7 +37,10 @@ CommBackend& Comm::backend(torch::Device device) const {
   return *slot;
 }
 
-void Comm::barrier() const { mpi::check(MPI_Barrier(comm_), "MPI_Barrier", comm_); }
+void Comm::barrier() const {
+  mpi::collective(
+      comm_, "MPI_Ibarrier", [&](MPI_Request* r) { return MPI_Ibarrier(comm_, r); }, [] { return 0; });
+}
 
 void Comm::all_reduce_sum_(torch::Tensor& tensor) const { backend(tensor.device()).all_reduce_sum_(tensor); }
 
@@ -59,9 +62,15 @@ std::vector<std::int64_t> Comm::row_counts(const torch::Tensor& local) const {
   mine.resize(3 + 8, -1);
   if (local.dim() > 9) throw Error("cannot gather tensors of more than 9 dimensions", where);
   std::vector<std::int64_t> all(mine.size() * static_cast<std::size_t>(size_));
-  mpi::check(MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_INT64_T, all.data(),
-                           static_cast<int>(mine.size()), MPI_INT64_T, comm_),
-             "MPI_Allgather", comm_);
+  mpi::collective(
+      comm_, "MPI_Iallgather",
+      [&](MPI_Request* r) {
+        return MPI_Iallgather(mine.data(), static_cast<int>(mine.size()), MPI_INT64_T, all.data(),
+                              static_cast<int>(mine.size()), MPI_INT64_T, comm_, r);
+      },
+      [&] {
+        return std::pair{std::move(mine), std::move(all)};
+      });
   std::vector<std::int64_t> counts;
   for (int r = 0; r < size_; ++r) {
     const std::int64_t* theirs = all.data() + static_cast<std::size_t>(r) * mine.size();

@@ -1,3 +1,6 @@
+// Every collective here is non-blocking and waited for through
+// common/collective_watch.hpp, so that the stall inspector sees it and can
+// abandon it (then the buffers it uses are kept for good).
 #include "workers/mpi_backend.hpp"
 
 #include <fmt/format.h>
@@ -6,6 +9,7 @@
 #include <numeric>
 #include <string>
 
+#include "common/collective_watch.hpp"
 #include "common/error.hpp"
 #include "common/mpi.hpp"
 
@@ -56,29 +60,37 @@ struct HostBuffer {
 
 class MpiPending final : public PendingOp {
  public:
-  MpiPending(HostBuffer buffer, std::vector<MPI_Request> requests, MPI_Comm comm)
-      : buffer_(std::move(buffer)), requests_(std::move(requests)), comm_(comm) {}
+  MpiPending(HostBuffer buffer, std::vector<MPI_Request> requests, std::int64_t number, MPI_Comm comm)
+      : buffer_(std::move(buffer)), requests_(std::move(requests)), number_(number), comm_(comm) {}
+  // Waits, unless the trial was abandoned (common/collective_watch.hpp):
+  // then the buffer is kept for good instead.
   ~MpiPending() override {
-    if (!done_) MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+    if (done_) return;
+    try {
+      mpi::wait_collective(requests_, number_, "MPI_Iallreduce", comm_,
+                           [this] { return std::move(buffer_); });
+    } catch (const std::exception&) {
+      // Kept; the trial has failed already.
+    }
   }
   bool test() override {
     if (done_) return true;
     int flag = 0;
     mpi::check(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &flag, MPI_STATUSES_IGNORE),
-               "MPI_Testall", comm_);
+               "MPI_Iallreduce", comm_);
     return flag != 0;
   }
   void wait() override {
     if (done_) return;
     done_ = true;
-    mpi::check(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE),
-               "MPI_Waitall", comm_);
+    mpi::wait_collective(requests_, number_, "MPI_Iallreduce", comm_, [this] { return std::move(buffer_); });
     buffer_.write_back();
   }
 
  private:
   HostBuffer buffer_;
   std::vector<MPI_Request> requests_;
+  std::int64_t number_;
   MPI_Comm comm_;
   bool done_ = false;
 };
@@ -129,25 +141,14 @@ MpiBackend::MpiBackend(MPI_Comm comm) : comm_(comm) {
   mpi::check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank", comm_);
 }
 
-void MpiBackend::all_reduce_sum_(torch::Tensor& tensor) {
-  HostBuffer buffer(tensor);
-  const MPI_Datatype type = sum_type(tensor.scalar_type(), rank_);
-  auto* data = static_cast<char*>(buffer.work.data_ptr());
-  const std::int64_t n = buffer.work.numel();
-  for (std::int64_t begin = 0; begin < n; begin += kMaxChunk) {
-    const auto count = static_cast<int>(std::min(kMaxChunk, n - begin));
-    mpi::check(
-        MPI_Allreduce(MPI_IN_PLACE, data + begin * buffer.work.element_size(), count, type, MPI_SUM, comm_),
-        "MPI_Allreduce", comm_);
-  }
-  buffer.write_back();
-}
+void MpiBackend::all_reduce_sum_(torch::Tensor& tensor) { all_reduce_sum_async(tensor)->wait(); }
 
 std::unique_ptr<PendingOp> MpiBackend::all_reduce_sum_async(torch::Tensor& tensor) {
   HostBuffer buffer(tensor);
   const MPI_Datatype type = sum_type(tensor.scalar_type(), rank_);
   auto* data = static_cast<char*>(buffer.work.data_ptr());
   const std::int64_t n = buffer.work.numel();
+  const std::int64_t number = mpi::begin_collective();
   std::vector<MPI_Request> requests;
   for (std::int64_t begin = 0; begin < n; begin += kMaxChunk) {
     const auto count = static_cast<int>(std::min(kMaxChunk, n - begin));
@@ -157,29 +158,40 @@ std::unique_ptr<PendingOp> MpiBackend::all_reduce_sum_async(torch::Tensor& tenso
                "MPI_Iallreduce", comm_);
     requests.push_back(request);
   }
-  return std::make_unique<MpiPending>(std::move(buffer), std::move(requests), comm_);
+  return std::make_unique<MpiPending>(std::move(buffer), std::move(requests), number, comm_);
 }
 
 void MpiBackend::broadcast_(torch::Tensor& tensor, int root) {
   HostBuffer buffer(tensor);
   auto* data = static_cast<char*>(buffer.work.data_ptr());
   const std::int64_t bytes = buffer.work.numel() * buffer.work.element_size();
+  const std::int64_t number = mpi::begin_collective();
+  std::vector<MPI_Request> requests;
   for (std::int64_t begin = 0; begin < bytes; begin += kMaxChunk) {
     const auto count = static_cast<int>(std::min(kMaxChunk, bytes - begin));
-    mpi::check(MPI_Bcast(data + begin, count, MPI_BYTE, root, comm_), "MPI_Bcast", comm_);
+    MPI_Request request = MPI_REQUEST_NULL;
+    mpi::check(MPI_Ibcast(data + begin, count, MPI_BYTE, root, comm_, &request), "MPI_Ibcast", comm_);
+    requests.push_back(request);
   }
+  mpi::wait_collective(requests, number, "MPI_Ibcast", comm_, [&] { return std::move(buffer); });
   buffer.write_back();
 }
 
 torch::Tensor MpiBackend::all_gather(const torch::Tensor& local, const std::vector<std::int64_t>& counts) {
   const torch::Tensor work = local.to(torch::kCPU).contiguous();
   torch::Tensor out = torch::empty(rows_shape(local, total_rows(counts)), work.options());
-  const std::vector<int> int_counts = as_int_counts(counts, rank_);
-  const std::vector<int> displs = displacements(int_counts);
+  std::vector<int> int_counts = as_int_counts(counts, rank_);
+  std::vector<int> displs = displacements(int_counts);
   RowType row(work, rank_);
-  mpi::check(MPI_Allgatherv(work.data_ptr(), int_counts[static_cast<std::size_t>(rank_)], row.get(),
-                            out.data_ptr(), int_counts.data(), displs.data(), row.get(), comm_),
-             "MPI_Allgatherv", comm_);
+  mpi::collective(
+      comm_, "MPI_Iallgatherv",
+      [&](MPI_Request* r) {
+        return MPI_Iallgatherv(work.data_ptr(), int_counts[static_cast<std::size_t>(rank_)], row.get(),
+                               out.data_ptr(), int_counts.data(), displs.data(), row.get(), comm_, r);
+      },
+      [&] {
+        return std::tuple{work, out, std::move(int_counts), std::move(displs)};
+      });
   return out.to(local.device());
 }
 
@@ -188,13 +200,19 @@ torch::Tensor MpiBackend::gather(const torch::Tensor& local, const std::vector<s
   const torch::Tensor work = local.to(torch::kCPU).contiguous();
   torch::Tensor out;
   if (rank_ == root) out = torch::empty(rows_shape(local, total_rows(counts)), work.options());
-  const std::vector<int> int_counts = as_int_counts(counts, rank_);
-  const std::vector<int> displs = displacements(int_counts);
+  std::vector<int> int_counts = as_int_counts(counts, rank_);
+  std::vector<int> displs = displacements(int_counts);
   RowType row(work, rank_);
-  mpi::check(MPI_Gatherv(work.data_ptr(), int_counts[static_cast<std::size_t>(rank_)], row.get(),
-                         rank_ == root ? out.data_ptr() : nullptr, int_counts.data(), displs.data(),
-                         row.get(), root, comm_),
-             "MPI_Gatherv", comm_);
+  mpi::collective(
+      comm_, "MPI_Igatherv",
+      [&](MPI_Request* r) {
+        return MPI_Igatherv(work.data_ptr(), int_counts[static_cast<std::size_t>(rank_)], row.get(),
+                            rank_ == root ? out.data_ptr() : nullptr, int_counts.data(), displs.data(),
+                            row.get(), root, comm_, r);
+      },
+      [&] {
+        return std::tuple{work, out, std::move(int_counts), std::move(displs)};
+      });
   return rank_ == root ? out.to(local.device()) : torch::Tensor();
 }
 
@@ -213,9 +231,15 @@ torch::Tensor MpiBackend::reduce_scatter_rows(const torch::Tensor& full,
   torch::Tensor out = torch::empty(rows_shape(full, mine), work.options());
   std::vector<int> elems;
   for (std::int64_t c : counts) elems.push_back(static_cast<int>(c * row_elems));
-  mpi::check(MPI_Reduce_scatter(work.data_ptr(), out.data_ptr(), elems.data(),
-                                sum_type(full.scalar_type(), rank_), MPI_SUM, comm_),
-             "MPI_Reduce_scatter", comm_);
+  const MPI_Datatype type = sum_type(full.scalar_type(), rank_);
+  mpi::collective(
+      comm_, "MPI_Ireduce_scatter",
+      [&](MPI_Request* r) {
+        return MPI_Ireduce_scatter(work.data_ptr(), out.data_ptr(), elems.data(), type, MPI_SUM, comm_, r);
+      },
+      [&] {
+        return std::tuple{work, out, std::move(elems)};
+      });
   return out.to(full.device());
 }
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/checked_cast.hpp"
+#include "common/collective_watch.hpp"
 #include "common/error.hpp"
 #include "common/fault.hpp"
 #include "common/log.hpp"
@@ -127,7 +128,10 @@ class TrialRun {
   std::uint64_t seed() const { return static_cast<std::uint64_t>(trial_.seed); }
 
   TrialResult train() {
-    restore();
+    {
+      const mpi::LongPhase phase("checkpoint read");
+      restore();
+    }
     const SyncBatchNormScope sync_bn(comm_);
     GradientSync gradients(comm_, net_->parameters());
     while (state_.epoch < epochs_) {
@@ -179,14 +183,25 @@ class TrialRun {
     for (std::size_t g = 0; g < groups.size(); ++g) {
       static_cast<torch::optim::SGDOptions&>(groups[g].options()).lr(base_lr_ * factor * lr_factors_[g]);
     }
+    // The first epoch of a run loads from cold caches: the ranks may take
+    // very different times (a long phase for the stall inspector).
+    const auto loading = [&](auto&& load) {
+      std::optional<mpi::LongPhase> phase;
+      if (cold_) phase.emplace("data loading of the first epoch");
+      return load();
+    };
     agreed(comm_.mpi(), [&] {
-      loader_->start_epoch(epoch, state_.step);
-      return 0;
+      return loading([&] {
+        loader_->start_epoch(epoch, state_.step);
+        return 0;
+      });
     });
     while (true) {
       const auto start = Clock::now();
-      std::optional<datasets::TrainBatch> batch = agreed(comm_.mpi(), [&] { return loader_->next(); });
+      std::optional<datasets::TrainBatch> batch =
+          agreed(comm_.mpi(), [&] { return loading([&] { return loader_->next(); }); });
       if (!batch) return std::nullopt;
+      mpi::position(epoch, state_.step);
       fault_point("train.step");
       if (context_.stop_requested && context_.stop_requested()) {
         save();
@@ -262,8 +277,10 @@ class TrialRun {
                                                  : 0.0,
                        .recalls = {}};
     const bool reporting = epoch >= reported_;
+    cold_ = false;
     if (reporting && evaluates(epoch)) {
       const auto start = Clock::now();
+      const mpi::LongPhase phase("evaluation");
       record.recalls = evaluate(*net_, dataset_, text_.tokenizer, params_, comm_, device_);
       record.eval_seconds = seconds_since(start);
     }
@@ -281,7 +298,10 @@ class TrialRun {
     const std::pair position{state_.epoch, state_.step};
     if (saved_ == position) return;
     agreed(comm_.mpi(), [&] {
-      if (comm_.leader()) checkpoints_->save(to_json(state_), weight_tensors(*net_, *optimizer_));
+      if (comm_.leader()) {
+        const mpi::LongPhase phase("checkpoint write");
+        checkpoints_->save(to_json(state_), weight_tensors(*net_, *optimizer_));
+      }
       return 0;
     });
     saved_ = position;
@@ -309,6 +329,7 @@ class TrialRun {
   TrialState state_;
   std::pair<std::int32_t, std::int64_t> saved_{0, 0};  // the position of the newest checkpoint
   std::int32_t reported_ = 0;
+  bool cold_ = true;  // the first epoch of this run is not finished yet
 };
 
 class Trainer final : public TrialRunner {
@@ -316,6 +337,7 @@ class Trainer final : public TrialRunner {
   TrialResult run(const TrialContext& context) override {
     std::optional<TrialRun> run;
     try {
+      const mpi::LongPhase phase("trial setup");
       run.emplace(context);
     } catch (const std::exception& e) {
       return thrown_result(e, context.resume_from);

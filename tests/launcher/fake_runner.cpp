@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
+
+#include "common/collective_watch.hpp"
+#include "common/fault.hpp"
 
 namespace cir::testing {
 
@@ -51,6 +55,8 @@ class FakeRunner : public TrialRunner {
         throw std::runtime_error(fmt::format("fake failure at epoch {}", epoch));
       }
       for (int step = 0; step < options_.steps_per_epoch; ++step) {
+        mpi::position(epoch, step);
+        fault_point("train.step");
         if (context.stop_requested()) {
           audit(fmt::format("stop {} epoch {}", trial.id, epoch));
           return TrialResult{.outcome = TrialResult::Outcome::stopped, .epoch = epoch, .message = {}};
@@ -73,13 +79,18 @@ class FakeRunner : public TrialRunner {
   }
 
  private:
+  // Two collectives like the trainer's (watched: common/collective_watch.hpp).
   void check_same_trial(const TrialSpec& trial, MPI_Comm group, int group_size) const {
     if (group_size == 1) return;
     const long long mine = static_cast<long long>(std::hash<std::string>{}(trial.id) >> 2);
-    long long lowest = 0, highest = 0;
-    MPI_Allreduce(&mine, &lowest, 1, MPI_LONG_LONG, MPI_MIN, group);
-    MPI_Allreduce(&mine, &highest, 1, MPI_LONG_LONG, MPI_MAX, group);
-    if (lowest != highest) throw std::runtime_error("the ranks of a group run different trials");
+    auto values = std::make_unique<std::array<long long, 3>>(std::array<long long, 3>{mine, 0, 0});
+    auto& v = *values;
+    for (const auto& [op, out] : {std::pair{MPI_MIN, 1}, std::pair{MPI_MAX, 2}})
+      mpi::collective(
+          group, "MPI_Iallreduce",
+          [&](MPI_Request* r) { return MPI_Iallreduce(&v[0], &v[out], 1, MPI_LONG_LONG, op, group, r); },
+          [&] { return std::move(values); });
+    if (v[1] != v[2]) throw std::runtime_error("the ranks of a group run different trials");
   }
 
   void audit(const std::string& line) const {

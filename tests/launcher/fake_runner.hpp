@@ -2,7 +2,9 @@
 // benchmark. Each epoch from resume_from runs `steps` steps that sleep (and
 // all-reduce over the group, checking that every rank runs the same trial),
 // asks stop_requested() at every step boundary, and reports a record whose
-// numbers depend only on the trial and the epoch. It throws on demand.
+// numbers depend only on the trial and the epoch. It throws on demand. Each
+// step passes the fault point train.step (common/fault.hpp) and tells the
+// stall inspector its epoch and step, like the trainer.
 //
 // Configured from the environment (so the same program serves every test):
 //   CIR_FAKE_STEP_MS          milliseconds per step (default 5)

@@ -1,8 +1,9 @@
 // cir-sweep under real mpirun with the fake runner: every trial runs once,
 // groups of consecutive ranks, a SIGKILL or SIGUSR1 mid-sweep loses nothing
 // and a rerun resumes, a throwing trial is recorded as failed (exit 4) and
-// is run again by --retry-failed or sweep.max_retries, and a store written
-// for another spec is refused (exit 3).
+// is run again by --retry-failed or sweep.max_retries, a store written for
+// another spec is refused (exit 3), and a rank that stalls its group is
+// named, fails its trial and hangs nothing.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -16,9 +17,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "store/store.hpp"
 #include "tests/launcher/fake_runner.hpp"
@@ -95,9 +98,10 @@ class MpiSweep : public testing::Test {
     if (!HasFailure()) fs::remove_all(dir_);
   }
 
-  fs::path write_spec(int ranks, int epochs) {
+  // `sweep`: more [sweep] lines.
+  fs::path write_spec(int ranks, int epochs, const std::string& sweep = {}) {
     const fs::path spec = dir_ / "fake.toml";
-    std::ofstream(spec) << replace(replace(kSpec, "RANKS", std::to_string(ranks)), "EPOCHS",
+    std::ofstream(spec) << replace(replace(kSpec, "RANKS", std::to_string(ranks) + "\n" + sweep), "EPOCHS",
                                    std::to_string(epochs));
     return spec;
   }
@@ -500,4 +504,104 @@ TEST_F(MpiSweep, StoreOfAnotherSpecIsRefusedUnlessForced) {
   EXPECT_NE(output().find("train.epochs"), std::string::npos) << output();
   ASSERT_EQ(run(1, spec, {}, {"--set", "train.epochs=2", "--force-new-spec"}), 0) << output();
   expect_complete(2);
+}
+
+// The failed trials of the store, and a check that every other one is done
+// with all its epochs.
+std::vector<cir::store::TrialRow> failed_and_others_done(const fs::path& store, int epochs) {
+  const auto reader = cir::store::Reader::open(store);
+  std::vector<cir::store::TrialRow> failed;
+  for (const auto& row : reader.trials()) {
+    if (row.status == TrialStatus::failed) {
+      failed.push_back(row);
+      continue;
+    }
+    EXPECT_EQ(row.status, TrialStatus::done) << row.spec.id;
+    EXPECT_EQ(reader.epochs(row.spec.id).size(), static_cast<std::size_t>(epochs)) << row.spec.id;
+  }
+  return failed;
+}
+
+// One rank stops (sleeps in place at a training step) while the other rank
+// of its group waits in a collective. Watching the log as the sweep runs:
+// the stall inspector names the missing rank about sweep.stall_warning
+// after it stopped, the trial fails at sweep.stall_timeout with that
+// message, the rank comes back to find its trial failed, and the group goes
+// on with its next trial: every other trial finishes.
+TEST_F(MpiSweep, StalledRankIsNamedAndItsTrialFailsWhileTheSweepGoesOn) {
+  const auto spec = write_spec(2, 3, "stall_warning = 1\nstall_timeout = 4");
+  // World rank 3 is group rank 1 of group 1; its 6th step is epoch 1, step 1
+  // of its first trial.
+  const pid_t pid = start(4, spec, {{"CIR_FAULT", "train.step:6:sleep=6@3"}}, {});
+  using Clock = std::chrono::steady_clock;
+  // When the log first holds `text` (polled, up to 30 s).
+  const auto seen = [&](const std::string& text) -> std::optional<Clock::time_point> {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline) {
+      if (output().find(text) != std::string::npos) return Clock::now();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
+  };
+  const auto stopped = seen("sleeps 6 s at train.step (arrival 6)");
+  const auto warned = seen("stall: group rank 0 (world rank 2, host ");
+  const auto failed_at = seen("failing it on every rank of the group: stalled:");
+  ASSERT_EQ(wait_exit(pid), 4) << output();
+  ASSERT_TRUE(stopped && warned && failed_at) << output();
+  const auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  // stall_warning = 1 s, checked every 0.25 s; the rest is the log's way
+  // through mpirun.
+  EXPECT_GE(seconds(*warned - *stopped), 0.9) << output();
+  EXPECT_LE(seconds(*warned - *stopped), 2.5) << output();
+  EXPECT_GE(seconds(*failed_at - *stopped), 3.9) << output();
+  EXPECT_LE(seconds(*failed_at - *stopped), 5.5) << output();
+
+  const std::string log = output();
+  const std::string missing = "for group rank 1 (world rank 3, host ";
+  EXPECT_NE(log.find(missing, log.find("stall: group rank 0 (world rank 2")), std::string::npos) << log;
+  EXPECT_NE(log.find("at epoch 1, step 1, outside any collective"), std::string::npos) << log;
+  const auto failed = failed_and_others_done(store_, 3);
+  ASSERT_EQ(failed.size(), 1u) << log;
+  EXPECT_NE(failed[0].error.find("stalled: group rank 0 (world rank 2"), std::string::npos)
+      << failed[0].error;
+  EXPECT_NE(failed[0].error.find(missing), std::string::npos) << failed[0].error;
+  EXPECT_NE(failed[0].error.find("failed after sweep.stall_timeout = 4 s"), std::string::npos)
+      << failed[0].error;
+  EXPECT_EQ(failed[0].epochs_done, 1);
+}
+
+// A rank stuck for good: the trial fails at sweep.stall_timeout, and when
+// the rank is still in it stall_timeout later, MPI cannot bring it out: the
+// job ends with 75, the failure recorded; a rerun finishes every other trial.
+TEST_F(MpiSweep, RankStuckForGoodEndsTheJobWith75AndARerunFinishes) {
+  const auto spec = write_spec(2, 3, "stall_warning = 1\nstall_timeout = 2");
+  ASSERT_EQ(run(4, spec, {{"CIR_FAULT", "train.step:6:sleep=600@3"}}), 75) << output();
+  EXPECT_NE(output().find("MPI cannot take a rank out of where it is stuck, so the job ends (exit 75)"),
+            std::string::npos)
+      << output();
+  const auto stuck = *rows();
+  ASSERT_EQ(count_status(stuck, TrialStatus::failed), 1) << output();
+  for (const auto& row : stuck) {
+    if (row.status == TrialStatus::failed) {
+      EXPECT_NE(row.error.find("group rank 1 (world rank 3, host "), std::string::npos) << row.error;
+    }
+  }
+
+  ASSERT_EQ(run(4, spec), 4) << output();
+  ASSERT_EQ(failed_and_others_done(store_, 3).size(), 1u);
+}
+
+// A rank that throws out of its run (outside the trainer's agreed errors)
+// while the rest of its group waits in a collective: the group does not
+// hang, even with the default stall limits: the trial fails at once with
+// that rank's error, and the sweep goes on.
+TEST_F(MpiSweep, RankThatThrowsOutsideTheTrainerDoesNotHangItsGroup) {
+  const auto spec = write_spec(2, 3);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(run(4, spec, {{"CIR_FAULT", "train.step:6:throw@3"}}), 4) << output();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  const auto failed = failed_and_others_done(store_, 3);
+  ASSERT_EQ(failed.size(), 1u) << output();
+  EXPECT_NE(failed[0].error.find("on group rank 1: CIR_FAULT: pid "), std::string::npos) << failed[0].error;
+  EXPECT_NE(failed[0].error.find("throws at train.step (arrival 6)"), std::string::npos) << failed[0].error;
 }
