@@ -18,34 +18,10 @@
 
 #include "common/params.hpp"
 #include "datasets/image.hpp"
+#include "datasets/listing.hpp"
 #include "datasets/transforms.hpp"
 
 namespace cir::datasets {
-
-// (reference image, target image, modification text).
-struct Triplet {
-  std::int64_t reference = 0, target = 0;
-  std::string caption;
-};
-
-struct Query {
-  std::int64_t reference = 0;  // image number
-  std::string caption;
-  std::vector<std::int64_t> true_matches;  // gallery positions, sorted, at least one
-  std::int64_t exclude = -1;               // gallery position left out of the ranking, or -1
-};
-
-struct EvalSplit {
-  std::string name;                   // "dress", "test", …: the store's recall split
-  std::vector<std::int64_t> gallery;  // image numbers
-  std::vector<Query> queries;
-};
-
-// What data.missing_images = "skip" left out because an image was missing.
-struct Dropped {
-  std::int64_t images = 0, triplets = 0, queries = 0, gallery = 0;
-  bool any() const { return images + triplets + queries + gallery > 0; }
-};
 
 // Where the pixels of image number i come from.
 class ImageSource {

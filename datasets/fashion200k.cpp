@@ -1,4 +1,4 @@
-// Fashion200k (datasets/readers.hpp).
+// Fashion200k (datasets/listing.hpp).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -112,10 +112,10 @@ Problems check_fashion200k_files(const ReaderOptions& o) {
   return problems;
 }
 
-Scan scan_fashion200k(const ReaderOptions& o) {
+Listing list_fashion200k(const ReaderOptions& o) {
   Draft d;
   d.root = o.root;
-  if (root_missing(o, d.problems)) return d.done("fashion200k", o.image_size);
+  if (root_missing(o, d.problems)) return d.done();
   // Training: one pair per image that has a one-word-different partner.
   const auto train = f200k_labels(o, "train", d.problems);
   std::unordered_map<std::string, std::vector<std::int64_t>> by_caption;  // caption -> train rows
@@ -139,10 +139,12 @@ Scan scan_fashion200k(const ReaderOptions& o) {
       by_key[key].push_back(c);
     }
   }
+  // Captions with the same words and other white space meet too, and are
+  // no one-word change.
   for (const auto& [key, members] : by_key)
     for (auto a : members)
       for (auto b : members)
-        if (a != b) neighbours[a].push_back(b);
+        if (a != b && one_word_change(captions[a], captions[b])) neighbours[a].push_back(b);
   for (auto& n : neighbours) {
     std::sort(n.begin(), n.end());
     n.erase(std::unique(n.begin(), n.end()), n.end());
@@ -202,7 +204,7 @@ Scan scan_fashion200k(const ReaderOptions& o) {
     }
   }
   d.splits.push_back(std::move(split));
-  return d.done("fashion200k", o.image_size);
+  return d.done();
 }
 
 }  // namespace cir::datasets

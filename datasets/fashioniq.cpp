@@ -1,4 +1,4 @@
-// FashionIQ (datasets/readers.hpp): the official and the derived layout.
+// FashionIQ (datasets/listing.hpp): the official and the derived layout.
 #include <fmt/format.h>
 
 #include <map>
@@ -152,10 +152,10 @@ Problems check_fashioniq_files(const ReaderOptions& o) {
   return problems;
 }
 
-Scan scan_fashioniq(const ReaderOptions& o) {
+Listing list_fashioniq(const ReaderOptions& o) {
   Draft d;
   d.root = o.root;
-  if (root_missing(o, d.problems)) return d.done("fashioniq", o.image_size);
+  if (root_missing(o, d.problems)) return d.done();
   need_folder(o, kImages, d.problems);
   const FiqImages images(o.root);
   const bool derived = o.layout == "derived";
@@ -215,7 +215,7 @@ Scan scan_fashioniq(const ReaderOptions& o) {
     }
     d.splits.push_back(std::move(split));
   }
-  return d.done("fashioniq", o.image_size);
+  return d.done();
 }
 
 }  // namespace cir::datasets

@@ -1,8 +1,10 @@
 #include "datasets/image.hpp"
 
+#include <fmt/format.h>
 #include <png.h>
 #include <turbojpeg.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -40,12 +42,27 @@ tjhandle compressor() {
   return h.handle;
 }
 
+// The most pixels an image may have (width × height): a decoded image is held
+// whole in memory, 3 bytes a pixel, and the datasets' images have about a
+// million. A header that claims more is refused before any pixel buffer is
+// allocated (a 65500 × 65500 JPEG header would ask for 12 GB).
+constexpr std::uint64_t kMaxImagePixels = 50'000'000;
+
+ImageSize checked_size(std::uint64_t width, std::uint64_t height, const std::string& name) {
+  if (width == 0 || height == 0 || width * height > kMaxImagePixels)
+    throw image_error(
+        name, fmt::format("the header claims {} × {} pixels; cir reads images of 1 to {} pixels", width,
+                          height, kMaxImagePixels));
+  return {static_cast<int>(width), static_cast<int>(height)};
+}
+
 ImageSize jpeg_size(std::span<const std::uint8_t> bytes, const std::string& name) {
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
   if (tjDecompressHeader3(decompressor(), bytes.data(), static_cast<unsigned long>(bytes.size()), &width,
                           &height, &subsampling, &colorspace) != 0)
     throw image_error(name, "corrupt JPEG header: " + std::string(tjGetErrorStr2(decompressor())));
-  return {width, height};
+  return checked_size(static_cast<std::uint64_t>(std::max(width, 0)),
+                      static_cast<std::uint64_t>(std::max(height, 0)), name);
 }
 
 Decoded decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name, double min_scale) {
@@ -85,7 +102,7 @@ Decoded decode_png(std::span<const std::uint8_t> bytes, const std::string& name)
     throw image_error(name, "corrupt PNG header: " + std::string(png.image.message));
   png.image.format = PNG_FORMAT_RGB;
   Decoded out;
-  out.full = {static_cast<int>(png.image.width), static_cast<int>(png.image.height)};
+  out.full = checked_size(png.image.width, png.image.height, name);
   out.image = Rgb8(out.full.width, out.full.height);
   // Images with alpha are composited onto white, as a viewer shows them.
   const png_color white{255, 255, 255};
@@ -106,7 +123,8 @@ ImageFormat sniff_format(std::span<const std::uint8_t> bytes) {
 std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) {
-    throw Error(std::filesystem::exists(path) ? "cannot read the file" : "no such file",
+    std::error_code ec;
+    throw Error(std::filesystem::exists(path, ec) ? "cannot read the file" : "no such file",
                 Where{.file = path.string()});
   }
   const auto size = static_cast<std::size_t>(in.tellg());
@@ -125,7 +143,7 @@ ImageSize probe_image(std::span<const std::uint8_t> bytes, const std::string& na
       PngImage png;
       if (!png_image_begin_read_from_memory(&png.image, bytes.data(), bytes.size()))
         throw image_error(name, "corrupt PNG header: " + std::string(png.image.message));
-      return {static_cast<int>(png.image.width), static_cast<int>(png.image.height)};
+      return checked_size(png.image.width, png.image.height, name);
     }
     case ImageFormat::unknown:
       break;

@@ -17,19 +17,23 @@ namespace cir::datasets {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-Scan Draft::done(std::string name, int image_size) {
-  Scan scan;
-  scan.missing.resize(paths.size());
+Listing Draft::done() {
+  Listing listing;
+  listing.missing.resize(paths.size());
   for (std::size_t i = 0; i < paths.size(); ++i) {
-    if (!fs::is_regular_file(root / paths[i])) {
-      scan.missing[i] = true;
+    // A name the file system refuses (longer than NAME_MAX) is missing too.
+    std::error_code ec;
+    if (!fs::is_regular_file(root / paths[i], ec)) {
+      listing.missing[i] = true;
       problems.add(ProblemKind::missing_image, (root / paths[i]).string(), 0);
     }
   }
-  scan.problems = std::move(problems);
-  scan.dataset = std::make_shared<Dataset>(std::move(name), std::make_shared<FileImageSource>(root, paths),
-                                           std::move(training), std::move(splits), image_size);
-  return scan;
+  listing.root = std::move(root);
+  listing.paths = std::move(paths);
+  listing.training = std::move(training);
+  listing.splits = std::move(splits);
+  listing.problems = std::move(problems);
+  return listing;
 }
 
 std::string rel(const ReaderOptions& o, const fs::path& p) { return (o.root / p).string(); }
@@ -124,10 +128,13 @@ std::optional<json> read_json(const ReaderOptions& o, const fs::path& relative, 
     const int line =
         1 + static_cast<int>(std::count(text->begin(), text->begin() + static_cast<long>(upto), '\n'));
     // nlohmann's text is "[json.exception.parse_error.101] parse error at
-    // line L, column C: what"; the line is the problem's own.
+    // line L, column C: what"; the line is the problem's own. What it last
+    // read may end inside a UTF-8 character (of U+FFFD, which repaired a
+    // byte that was not UTF-8).
     std::string what = e.what();
     if (const auto at = what.find(", column "); at != std::string::npos) what = what.substr(at + 2);
-    problems.add(ProblemKind::unreadable_index, rel(o, relative), line, "not valid JSON, " + what);
+    problems.add(ProblemKind::unreadable_index, rel(o, relative), line,
+                 "not valid JSON, " + repair_utf8(what));
     return std::nullopt;
   }
 }

@@ -1,4 +1,4 @@
-// What the three readers of datasets/readers.hpp share (fashioniq.cpp,
+// What the three readers of datasets/listing.hpp share (fashioniq.cpp,
 // shoes.cpp, fashion200k.cpp): numbering the images a reader meets, and
 // reading index files, lines, captions and JSON fields with every problem
 // collected into Problems rather than thrown.
@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "datasets/readers.hpp"
+#include "datasets/listing.hpp"
 
 namespace cir::datasets {
 
@@ -33,8 +33,8 @@ struct Draft {
     return it->second;
   }
 
-  // The scan, with a missing_image problem for every image that is not a file.
-  Scan done(std::string name, int image_size);
+  // The listing, with a missing_image problem for every image that is not a file.
+  Listing done();
 };
 
 // `p` under the dataset's root, for messages.
@@ -50,7 +50,10 @@ bool root_missing(const ReaderOptions& o, Problems& problems);
 bool need_file(const ReaderOptions& o, const std::filesystem::path& relative, Problems& problems);
 void need_folder(const ReaderOptions& o, const std::filesystem::path& relative, Problems& problems);
 
-// check_index_files of each reader.
+// list_dataset and check_index_files of each reader.
+Listing list_fashioniq(const ReaderOptions& o);
+Listing list_shoes(const ReaderOptions& o);
+Listing list_fashion200k(const ReaderOptions& o);
 Problems check_fashioniq_files(const ReaderOptions& o);
 Problems check_shoes_files(const ReaderOptions& o);
 Problems check_fashion200k_files(const ReaderOptions& o);

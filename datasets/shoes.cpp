@@ -1,4 +1,4 @@
-// Shoes (datasets/readers.hpp).
+// Shoes (datasets/listing.hpp).
 #include <fmt/format.h>
 
 #include <set>
@@ -41,10 +41,10 @@ Problems check_shoes_files(const ReaderOptions& o) {
   return problems;
 }
 
-Scan scan_shoes(const ReaderOptions& o) {
+Listing list_shoes(const ReaderOptions& o) {
   Draft d;
   d.root = o.root;
-  if (root_missing(o, d.problems)) return d.done("shoes", o.image_size);
+  if (root_missing(o, d.problems)) return d.done();
   // Every image under attributedata/, by file name.
   std::unordered_map<std::string, std::string> by_name;
   std::error_code ec;
@@ -103,7 +103,7 @@ Scan scan_shoes(const ReaderOptions& o) {
     }
   }
   d.splits.push_back(std::move(split));
-  return d.done("shoes", o.image_size);
+  return d.done();
 }
 
 }  // namespace cir::datasets

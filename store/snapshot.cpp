@@ -629,7 +629,11 @@ Snapshot read_store(const std::string& path, bool with_chunks) {
   }
   // A writer that replaces the snapshot between the two reads gives a
   // journal of a later generation; the next pair of reads sees them match.
-  for (;;) {
+  // A journal still later after many rereads extends no snapshot this store
+  // will have (a journal of another store, or damaged): every reader waited
+  // on it forever.
+  constexpr int kRereads = 100;
+  for (int reads = 1;; ++reads) {
     std::optional<std::vector<char>> bytes = read_bytes(path);
     if (!bytes) {
       throw Error("cannot open the store: " + std::string(std::strerror(ENOENT)), Where{.file = path},
@@ -640,6 +644,13 @@ Snapshot read_store(const std::string& path, bool with_chunks) {
     const std::optional<std::vector<char>> journal_bytes = read_bytes(journal);
     if (!journal_bytes || apply_journal(*journal_bytes, journal, snapshot) != JournalFit::newer)
       return snapshot;
+    if (reads == kRereads)
+      throw refused(journal,
+                    "the journal extends a later snapshot than the store holds (generation " +
+                        std::to_string(snapshot.generation) + "), read " + std::to_string(kRereads) +
+                        " times",
+                    "the journal is damaged or belongs to another store; move it away to fall back on the "
+                    "store's last full snapshot (the commits it holds are then lost)");
   }
 }
 

@@ -1,6 +1,7 @@
 #include "datasets/image.hpp"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -128,6 +129,51 @@ TEST(Image, WritersRoundTrip) {
   const auto j = decode_file(dir.path() / "a.jpg");
   EXPECT_EQ(j.image.width, 20);
   EXPECT_EQ(sniff_format(read_file(dir.path() / "a.jpg")), ImageFormat::jpeg);
+}
+
+// A header may claim up to 65500 x 65500 (JPEG) or 2^31 x 2^31 (PNG)
+// pixels; decoding allocated 3 bytes a pixel before reading any (12 GB for
+// the first), and the PNG row stride overflowed an int.
+TEST(Image, HeadersClaimingTooManyPixelsAreRefusedBeforeAnyIsDecoded) {
+  testing::ScratchDir dir("huge");
+  const Rgb8 img(16, 8);
+  write_jpeg(dir.path() / "a.jpg", img);
+  write_png(dir.path() / "a.png", img);
+  auto put16 = [](std::vector<std::uint8_t>& b, std::size_t at, unsigned v) {
+    b[at] = static_cast<std::uint8_t>(v >> 8);
+    b[at + 1] = static_cast<std::uint8_t>(v);
+  };
+  auto jpeg = read_file(dir.path() / "a.jpg");
+  std::size_t sof = 2;
+  while (!(jpeg[sof] == 0xFF && jpeg[sof + 1] == 0xC0)) sof += 2 + ((jpeg[sof + 2] << 8) | jpeg[sof + 3]);
+  put16(jpeg, sof + 5, 65500);  // height
+  put16(jpeg, sof + 7, 65500);  // width
+  auto png = read_file(dir.path() / "a.png");
+  for (std::size_t at : {16u, 20u}) {  // IHDR width, height: 100000 each
+    put16(png, at, 100000 >> 16);
+    put16(png, at + 2, 100000 & 0xFFFF);
+  }
+  const auto sum = crc32(crc32(0, nullptr, 0), png.data() + 12, 17);  // "IHDR" and its 13 bytes
+  put16(png, 29, sum >> 16);
+  put16(png, 31, sum & 0xFFFF);
+  for (const auto& [bytes, claim] : {std::pair{jpeg, "65500 × 65500"}, std::pair{png, "100000 × 100000"}}) {
+    const std::string expected =
+        std::string("the header claims ") + claim + " pixels; cir reads images of 1 to 50000000 pixels";
+    for (bool probe : {true, false}) {
+      try {
+        if (probe) {
+          probe_image(bytes, "huge");
+        } else {
+          decode_image(bytes, "huge", 1.0);
+        }
+        FAIL() << claim << " pixels accepted";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.message(), expected);
+        EXPECT_EQ(e.where().file, "huge");
+        EXPECT_EQ(e.code(), ExitCode::usage);
+      }
+    }
+  }
 }
 
 }  // namespace

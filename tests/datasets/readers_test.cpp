@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "datasets/export.hpp"
 #include "datasets/image.hpp"
 #include "datasets/loader.hpp"
@@ -325,14 +326,14 @@ TEST_F(Exported, ShoesAndFashion200kFilesThatAreNotUtf8NameFileLineAndOffset) {
   const auto names = dir.path() / "eval_im_names.txt";
   const auto in_captions = break_utf8(captions, "\"" + syn->training()[0].caption + "\"", 1);
   const auto in_names = break_utf8(names, "syn");
-  const auto problems = scan_shoes(options(dir.path())).problems;
+  const auto problems = scan_dataset("shoes", options(dir.path())).problems;
   EXPECT_EQ(problems.count(ProblemKind::bad_text), 2u);
   const auto text = problems.summary(100);
   EXPECT_NE(text.find(where_not_utf8(captions, in_captions)), std::string::npos) << text;
   EXPECT_NE(text.find(where_not_utf8(names, in_names)), std::string::npos) << text;
   auto o = options(dir.path());
   o.invalid_text = "replace";
-  EXPECT_EQ(scan_shoes(o).problems.count(ProblemKind::bad_text), 0u);
+  EXPECT_EQ(scan_dataset("shoes", o).problems.count(ProblemKind::bad_text), 0u);
 
   testing::ScratchDir f200k{"readers_f200k"};
   export_synthetic(*syn, "fashion200k", f200k.path());
@@ -548,6 +549,52 @@ TEST_F(Exported, ANumberBeyondADoubleInAJsonIndexFileIsAProblemNamingFileAndLine
   }
   const auto run = cir_data("validate " + f200k.string() + " --dataset fashion200k");
   EXPECT_EQ(run.code, 0) << run.out;
+}
+
+// Found by tests/fuzz/captions_fuzz.cpp: checking whether the image exists
+// threw std::filesystem's error for a name the file system refuses, which
+// nothing caught.
+TEST_F(Exported, AnImageNameLongerThanTheFileSystemAllowsIsAMissingImage) {
+  export_as("shoes");
+  const std::string name = std::string(300, 'x') + ".jpg";
+  std::ofstream(dir.path() / "eval_im_names.txt", std::ios::app) << name << "\n";
+  const auto run = cir_data("validate " + dir.path().string() + " --dataset shoes");
+  EXPECT_EQ(run.code, 1) << run.out;
+  const std::string missing = (dir.path() / "attributedata" / name).string() + ": missing image";
+  EXPECT_NE(run.out.find(missing), std::string::npos) << run.out;
+  try {
+    read_shoes(options(dir.path()));
+    FAIL() << "read although an image is missing";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
+    EXPECT_EQ(e.code(), ExitCode::usage);
+  }
+}
+
+// Found by tests/fuzz/captions_fuzz.cpp: two training captions with the
+// same words but other white space met as one-word neighbours, and the
+// pair's text dereferenced the empty "no one-word change" (undefined
+// behaviour: garbage captions or a crash).
+TEST_F(Exported, Fashion200kCaptionsThatDifferOnlyInWhiteSpaceAreNotPaired) {
+  export_as("fashion200k");
+  fs::path labels;
+  for (const auto& e : fs::directory_iterator(dir.path() / "labels"))
+    if (e.path().string().ends_with("_train_detect_all.txt")) labels = e.path();
+  auto text = read(labels);
+  const auto first = text.substr(0, text.find('\n'));
+  const auto tab = first.rfind('\t');
+  const auto caption = first.substr(tab + 1);
+  const auto space = caption.find(' ');
+  ASSERT_NE(space, std::string::npos) << caption;
+  // Another image of the same file, its caption the first one's with a second space.
+  const auto second = text.substr(text.find('\n') + 1);
+  write(labels, text + second.substr(0, second.find('\t')) + "\t0.5\t" + caption.substr(0, space) + "  " +
+                    caption.substr(space + 1) + "\n");
+  const auto ds = read_fashion200k(options(dir.path()));
+  for (const auto& t : ds->training()) {
+    EXPECT_TRUE(t.caption.starts_with("replace ")) << t.caption;
+    EXPECT_TRUE(valid_utf8(t.caption)) << t.caption;
+  }
 }
 
 TEST(Stats, ChanceLevelIsTheRecallOfARandomRanking) {

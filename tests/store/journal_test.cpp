@@ -184,5 +184,38 @@ TEST_F(Journal, AJournalFromAnotherLayoutIsRefusedNamingIt) {
   }
 }
 
+// Found by tests/fuzz/store_fuzz.cpp: every reader (cir-report, a rerun)
+// reread the store forever, waiting for a snapshot of the journal's later
+// generation that never comes.
+TEST_F(Journal, AJournalOfALaterGenerationThanTheSnapshotIsRefusedNotWaitedFor) {
+  const fs::path path = dir_ / "j.h5", journal = dir_ / "j.h5.journal";
+  std::vector<TrialSpec> specs;
+  { Writer writer = big_store(path, specs); }
+  std::string bytes;
+  {
+    std::ifstream in(journal, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GE(bytes.size(), 32u);
+  bytes[16 + 6] = 1;  // the generation, little-endian: 2^48 more
+  std::ofstream(journal, std::ios::binary) << bytes;
+  for (const bool writer : {false, true}) {
+    try {
+      if (writer) {
+        Writer::open(path, header());
+      } else {
+        Reader::open(path);
+      }
+      ADD_FAILURE() << "a journal of a later generation was read";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), ExitCode::store_refused);
+      EXPECT_NE(std::string(error.what())
+                    .find("j.h5.journal: the journal extends a later snapshot than the store holds"),
+                std::string::npos)
+          << error.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cir::store::testing
