@@ -3,10 +3,19 @@ ResNet-50 (layer4 at stride 1) + a torch.nn RoBERTa-base (Embedding,
 LayerNorm, post-norm TransformerEncoderLayer with exact GELU) + the CoSMo
 compositor written with batched heads, the reference augmenter and L_u,
 γ mixing, and SGD (momentum 0.9, weight decay 5e-5, text at 0.01× lr).
-Prints one line: "seconds_per_step_median forward_gflop".
-Usage: reference.py --batch B --size S --tokens L --steps N --threads T"""
+Precision as cir's train.precision (workers/precision.hpp): fp32; tf32 (the
+TF32 switches of cuBLAS and cuDNN on, off otherwise); bf16 (forward passes
+under autocast to bfloat16, float32 weights, features, loss and optimiser).
+On CUDA every step ends with a synchronisation; warm-up steps are not timed.
+--compile times torch.compile(model) instead of eager; its first call (the
+compilation) is timed apart, and a model that does not compile prints nan.
+Prints one line: "seconds_per_step_median forward_gflop compile_seconds"
+(compile_seconds 0 without --compile).
+Usage: reference.py --batch B --size S --tokens L --steps N --threads T
+       [--warmup W] [--device cpu|cuda] [--precision fp32|tf32|bf16] [--compile]"""
 import argparse
 import math
+import sys
 import time
 
 import torch
@@ -15,10 +24,12 @@ import torchvision
 from torch import nn
 
 FLOPS = []  # forward multiply-adds ×2 of the convolutions, linears and attention products
+COUNTING = True  # during the first (eager) step only; torch.compile then sees no side effects
 
 
 def count_matmul(m, k, n):
-    FLOPS.append(2 * m * k * n)
+    if COUNTING:
+        FLOPS.append(2 * m * k * n)
 
 
 def conv_hook(module, inputs, output):
@@ -125,7 +136,7 @@ class Roberta(nn.Module):
         # Per layer, besides the hooked feed-forward Linears: the q, k, v and
         # output projections and the two attention products (MultiheadAttention
         # uses its weights directly, so no hook sees them).
-        FLOPS.append(self.n_layers * (2 * b * l * h * 4 * h + 2 * 2 * b * l * l * h))
+        count_matmul(self.n_layers, 1, b * l * h * 4 * h + 2 * b * l * l * h)
         return self.layers(x, src_key_padding_mask=mask.eq(0))[:, 0]
 
 
@@ -151,13 +162,13 @@ class Model(nn.Module):
 
 
 def info_nce(fs, ft):
-    return F.cross_entropy(fs @ ft.t(), torch.arange(fs.shape[0]))
+    return F.cross_entropy(fs @ ft.t(), torch.arange(fs.shape[0], device=fs.device))
 
 
 def total_loss(fs, ft, gamma, gen):
     mean, std = ft.mean(1, keepdim=True), ft.std(1, keepdim=True)
     normalised = (ft - mean) / torch.sqrt(ft.var(1, unbiased=False, keepdim=True) + 1e-5)
-    eps = torch.randn(2, *ft.shape, generator=gen)
+    eps = torch.randn(2, *ft.shape, generator=gen).to(ft.device)  # drawn on the CPU, as cir's model/losses.cpp
     hat = (1 + std.detach() * eps[0]) * normalised + (mean.detach() + std.detach() * eps[1])
     s = hat.std()
     u = 0.5 * (torch.exp(-s) * info_nce(fs, hat) + s)
@@ -165,13 +176,27 @@ def total_loss(fs, ft, gamma, gen):
 
 
 def main():
+    global COUNTING
     parser = argparse.ArgumentParser()
-    for name, default in (("batch", 8), ("size", 224), ("tokens", 32), ("steps", 3), ("threads", 2)):
+    for name, default in (("batch", 8), ("size", 224), ("tokens", 32), ("steps", 3), ("threads", 2), ("warmup", 1)):
         parser.add_argument(f"--{name}", type=int, default=default)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--precision", choices=("fp32", "tf32", "bf16"), default="fp32")
+    parser.add_argument("--compile", action="store_true", help="time torch.compile(model) instead of eager")
     args = parser.parse_args()
+    if args.warmup < 1:
+        parser.error("--warmup must be at least 1 (the first step counts the FLOPs)")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda, but this PyTorch sees no GPU")
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
     torch.set_num_threads(args.threads)
+    tf32 = args.precision == "tf32"  # as cir's apply_matmul_precision: on for tf32, off otherwise
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    bf16 = args.precision == "bf16"
     torch.manual_seed(0)
-    model = Model().train()
+    model = Model().train().to(device)
     text_params = list(model.roberta.parameters())
     text_ids = {id(p) for p in text_params}
     rest = [p for p in model.parameters() if id(p) not in text_ids]
@@ -185,28 +210,49 @@ def main():
         n = args.tokens - (i * 3) % (args.tokens // 2)
         ids[i, 0], ids[i, n - 1] = 0, 2
         ids[i, n:], mask[i, n:] = 1, 0
+    reference, target, ids, mask = (t.to(device) for t in (reference, target, ids, mask))
     gen = torch.Generator().manual_seed(0)
     gamma = math.exp(-1.0 / 60)
+    forward = model
 
     def step():
         optimiser.zero_grad()
-        fs, ft = model(reference, ids, mask, target)
-        total_loss(fs, ft, gamma, gen).backward()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            fs, ft = forward(reference, ids, mask, target)
+        # The loss and the augmenter's statistics in float32 whatever the precision.
+        total_loss(fs.float(), ft.float(), gamma, gen).backward()
         optimiser.step()
+        if cuda:
+            torch.cuda.synchronize()
 
     hooks = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
     hooks += [m.register_forward_hook(linear_hook) for m in model.modules() if isinstance(m, nn.Linear)]
-    step()  # warm-up, and the FLOP count of one forward
+    step()  # eager warm-up, and the FLOP count of one forward
     forward_flop = sum(FLOPS)
     for h in hooks:
         h.remove()
+    COUNTING = False
+    compile_seconds = 0.0
+    if args.compile:
+        t0 = time.perf_counter()
+        try:
+            forward = torch.compile(model)
+            step()
+        except Exception as e:  # an anchor, not a requirement: report it and go on
+            print(f"reference.py: torch.compile failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                  file=sys.stderr)
+            print(f"nan {forward_flop / 1e9:.1f} nan")
+            return
+        compile_seconds = time.perf_counter() - t0
+    for _ in range(args.warmup - 1):
+        step()
     seconds = []
     for _ in range(args.steps):
         t0 = time.perf_counter()
         step()
         seconds.append(time.perf_counter() - t0)
     seconds.sort()
-    print(f"{seconds[len(seconds) // 2]:.4f} {forward_flop / 1e9:.1f}")
+    print(f"{seconds[len(seconds) // 2]:.4f} {forward_flop / 1e9:.1f} {compile_seconds:.1f}")
 
 
 if __name__ == "__main__":
