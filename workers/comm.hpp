@@ -5,7 +5,8 @@
 // tensors of each device go through that device's backend
 // (workers/comm_backend.hpp), made once per device on first use and shared
 // by the copies of the Comm: MPI for CPU tensors; NCCL for CUDA tensors in a
-// build with CIR_WITH_NCCL, otherwise MPI through host memory. Every method
+// build with CIR_WITH_NCCL when every rank has a GPU of its own, otherwise
+// MPI through host memory (make_backend() says why). Every method
 // is a collective: all ranks of the group call it in the same order with
 // matching shapes.
 //
@@ -38,7 +39,8 @@ class Comm {
   MPI_Comm mpi() const { return comm_; }
 
   // The backend of the tensors on `device`, made by make_backend() the first
-  // time any copy of this Comm asks (a collective then, for NCCL).
+  // time any copy of this Comm asks (a collective then, for CUDA in a build
+  // with NCCL).
   CommBackend& backend(torch::Device device) const;
 
   // Sums `tensor` over the group, in place. Floating and integer dtypes.

@@ -16,7 +16,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cir::workers {
@@ -63,9 +66,27 @@ inline std::vector<std::int64_t> rows_shape(const torch::Tensor& t, std::int64_t
   return shape;
 }
 
-// The backend for tensors on `device` over `comm`: NCCL for a CUDA device in
-// a build with CIR_WITH_NCCL, MPI otherwise. Creating an NCCL backend is a
-// collective over `comm`.
+// What NCCL tells GPUs apart by: the host and the device's PCI bus id.
+struct GpuKey {
+  std::string host, bus_id;
+  bool operator==(const GpuKey&) const = default;
+};
+
+// Every rank's key, in rank order, on every rank (a collective over `comm`).
+std::vector<GpuKey> all_gpu_keys(MPI_Comm comm, const GpuKey& mine);
+
+// Two ranks that would use the same GPU, which NCCL refuses ("Duplicate GPU
+// detected"), if any: the first rank whose key an earlier rank has, and the
+// first such earlier rank.
+std::optional<std::pair<int, int>> ranks_sharing_a_gpu(const std::vector<GpuKey>& keys);
+
+// The backend for tensors on `device` over `comm`: MPI for the CPU; for a
+// CUDA device NCCL in a build with CIR_WITH_NCCL when no two ranks of `comm`
+// use the same GPU, MPI through host memory otherwise (several ranks on one
+// GPU: more ranks on a node than it has GPUs). For a CUDA device in a build
+// with NCCL this is a collective over `comm` (every rank learns every rank's
+// GpuKey, so all make the same choice); the choice and its reason are logged
+// once per process (info, by rank 0 of `comm`).
 std::unique_ptr<CommBackend> make_backend(MPI_Comm comm, torch::Device device);
 
 }  // namespace cir::workers

@@ -32,7 +32,9 @@ GradientSync::GradientSync(const Comm& comm, std::vector<torch::Tensor> params, 
           "GradientSync: CUDA gradients arrive on autograd's device threads, which would call MPI, but MPI "
           "was initialised without thread support",
           Where{.rank = comm_.rank()},
-          "build with -DCIR_WITH_NCCL=ON, or initialise MPI with MPI_THREAD_SERIALIZED or higher");
+          "initialise MPI with MPI_THREAD_SERIALIZED or higher, or give every rank a GPU of its own in a "
+          "build "
+          "with -DCIR_WITH_NCCL=ON");
 
   // Reverse registration order, a new bucket when the device or dtype
   // changes or the current one is full.

@@ -7,12 +7,13 @@
 // becomes its slot of its bucket (its value kept), so backward accumulates
 // straight into the buckets. A hook after every parameter's gradient
 // accumulation counts it in; when a bucket is complete it is summed over
-// the group without blocking (MPI_Iallreduce for
-// CPU tensors, NCCL on a side stream for CUDA tensors when built with
-// CIR_WITH_NCCL). Buckets are started strictly in bucket order so every rank
-// issues the same collectives in the same order. complete() starts what is
-// left (parameters that got no gradient this step contribute their current
-// .grad, zeros if none), waits, and leaves in each parameter's .grad:
+// the group without blocking (MPI_Iallreduce for CPU tensors; for CUDA
+// tensors NCCL on a side stream, or MPI through host memory, as
+// workers/comm_backend.hpp chooses). Buckets are started strictly in bucket
+// order so every rank issues the same collectives in the same order.
+// complete() starts what is left (parameters that got no gradient this step
+// contribute their current .grad, zeros if none), waits, and leaves in each
+// parameter's .grad:
 //   .grad = (Σ_ranks .grad) / size   (average = true, the default)
 //   .grad =  Σ_ranks .grad           (average = false)
 // — what a plain all-reduce of every .grad after backward gives (bit for bit
@@ -49,7 +50,7 @@ class GradientSync {
   // `params` that do not require gradients are ignored; the others must be
   // leaves. Throws cir::Error otherwise, or when CUDA parameters would need
   // MPI from autograd's device threads (their device's backend sums through
-  // MPI: builds without NCCL) and MPI was not initialised with at least
+  // MPI: builds without NCCL, or ranks sharing a GPU) and MPI was not initialised with at least
   // MPI_THREAD_SERIALIZED.
   GradientSync(const Comm& comm, std::vector<torch::Tensor> params,
                std::size_t bucket_bytes = kDefaultBucketBytes, bool average = true);

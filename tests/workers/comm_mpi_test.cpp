@@ -147,6 +147,27 @@ TEST(Comm, ShardedEmbeddingBringsEveryRowToTheLeaderInOrder) {
   }
 }
 
+// Every rank learns every rank's GPU, in rank order, and so finds the same
+// ranks sharing one (make_backend() then picks the same backend everywhere).
+TEST(Comm, EveryRankLearnsWhichRanksShareAGpu) {
+  const Comm comm = world();
+  ASSERT_EQ(comm.size(), 2);
+  const bool first = comm.rank() == 0;
+  const std::string longest_host(MPI_MAX_PROCESSOR_NAME - 1, 'h');
+
+  const std::vector<GpuKey> two_hosts =
+      all_gpu_keys(comm.mpi(), {.host = first ? longest_host : "node-b", .bus_id = "0000:3B:00.0"});
+  EXPECT_EQ(two_hosts, (std::vector<GpuKey>{{longest_host, "0000:3B:00.0"}, {"node-b", "0000:3B:00.0"}}));
+  EXPECT_FALSE(ranks_sharing_a_gpu(two_hosts).has_value());
+
+  const std::vector<GpuKey> two_gpus =
+      all_gpu_keys(comm.mpi(), {.host = "node-a", .bus_id = first ? "0000:3B:00.0" : "0000:5D:00.0"});
+  EXPECT_FALSE(ranks_sharing_a_gpu(two_gpus).has_value());
+
+  const std::vector<GpuKey> one_gpu = all_gpu_keys(comm.mpi(), {.host = "node-a", .bus_id = "0000:3B:00.0"});
+  EXPECT_EQ(ranks_sharing_a_gpu(one_gpu), (std::optional<std::pair<int, int>>{{0, 1}}));
+}
+
 // NCCL when built with it, host staging otherwise; skipped without a GPU.
 TEST(Comm, CudaTensorsGiveTheResultsOfHostTensors) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";

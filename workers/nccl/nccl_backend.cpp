@@ -102,6 +102,12 @@ bool all_equal(const std::vector<std::int64_t>& counts) {
 
 }  // namespace
 
+std::string pci_bus_id(int device) {
+  char id[64] = {};
+  check_cuda(cudaDeviceGetPCIBusId(id, static_cast<int>(sizeof id), device), "cudaDeviceGetPCIBusId");
+  return id;
+}
+
 struct NcclBackend::State {
   ncclComm_t comm = nullptr;
   cudaStream_t side = nullptr;

@@ -1,6 +1,6 @@
 // The NCCL backend of Comm (workers/comm_backend.hpp), compiled only with
-// CIR_WITH_NCCL and chosen by make_backend() for CUDA devices. No NCCL or
-// CUDA types appear here.
+// CIR_WITH_NCCL and chosen by make_backend() for CUDA devices when no two
+// ranks of the communicator share a GPU. No NCCL or CUDA types appear here.
 //
 // Collectives are enqueued on the legacy default CUDA stream, which is
 // LibTorch's current stream unless a caller installed another, so they are
@@ -15,10 +15,15 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <string>
 
 #include "workers/mpi_backend.hpp"
 
 namespace cir::workers::nccl {
+
+// The PCI bus id of CUDA device `device` ("0000:3B:00.0"), by which NCCL
+// tells GPUs apart on a host.
+std::string pci_bus_id(int device);
 
 // One NCCL communicator spanning the ranks of an MPI communicator, on one
 // CUDA device. Creating it is a collective over `comm`: rank 0 makes the
