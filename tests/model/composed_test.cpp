@@ -1,11 +1,13 @@
 // The composed model on a small configuration with a stand-in text encoder:
 // shapes and scale of f_s and f_t, parameter names, gradient reaching every
 // parameter through total_loss, parameter groups, the eval-mode text
-// encoder, and ImageNet weight loading through model.image.weights.
+// encoder, ImageNet weight loading through model.image.weights, and a
+// training step on the GPU equal to one on the CPU (skipped without a GPU).
 #include <gtest/gtest.h>
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <map>
 #include <set>
 
 #include "common/error.hpp"
@@ -110,6 +112,54 @@ TEST(ComposedModel, EvalRunsTheTextEncoderWithoutGradients) {
   model->compose(b.images, b.ids, b.mask).sum().backward();
   EXPECT_FALSE(encoder->embedding->weight.grad().defined());
   EXPECT_TRUE(model->named_parameters()["text_encoder.model.1.weight"].grad().defined());
+}
+
+// One training step's forward and backward on `device`, in float64: the
+// features, the total loss (the augmenter's noise drawn on the CPU), and
+// every parameter's gradient and buffer afterwards, on the CPU.
+struct StepResult {
+  torch::Tensor fs, ft, loss;
+  std::map<std::string, torch::Tensor> grads, buffers;
+};
+
+StepResult train_step_on(torch::Device device) {
+  torch::manual_seed(3);
+  ComposedModel model(small_options(), std::make_shared<MeanEmbeddingImpl>(20, 12));
+  model->to(device, torch::kDouble);
+  model->train();
+  torch::manual_seed(4);
+  const Batch reference = batch(4), target = batch(4);
+  const torch::Tensor fs = model->compose(reference.images.to(device, torch::kDouble),
+                                          reference.ids.to(device), reference.mask.to(device));
+  const torch::Tensor ft = model->image_features(target.images.to(device, torch::kDouble));
+  const LossTerms terms =
+      total_loss(fs, ft, LossOptions{}, 1, 10, at::make_generator<at::CPUGeneratorImpl>(5));
+  terms.total.backward();
+  StepResult result{fs.detach().cpu(), ft.detach().cpu(), terms.total.detach().cpu(), {}, {}};
+  for (const auto& p : model->named_parameters()) {
+    EXPECT_EQ(p.value().device(), device) << p.key();
+    result.grads[p.key()] = p.value().grad().cpu();
+  }
+  for (const auto& b : model->named_buffers()) result.buffers[b.key()] = b.value().cpu();
+  return result;
+}
+
+// cuDNN's convolutions, cuBLAS and the CUDA kernels of every other layer
+// compute what the CPU computes, up to float64 rounding.
+TEST(ComposedModel, CudaTrainingStepMatchesTheCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const StepResult cpu = train_step_on(torch::kCPU), cuda = train_step_on({torch::kCUDA, 0});
+  EXPECT_LT(test::max_abs_diff(cuda.fs, cpu.fs), 1e-9);
+  EXPECT_LT(test::max_abs_diff(cuda.ft, cpu.ft), 1e-9);
+  EXPECT_LT(test::max_abs_diff(cuda.loss, cpu.loss), 1e-9);
+  ASSERT_EQ(cuda.grads.size(), cpu.grads.size());
+  for (const auto& [name, grad] : cpu.grads)
+    EXPECT_LT(test::max_abs_diff(cuda.grads.at(name), grad), 1e-8 * (1 + grad.abs().max().item<double>()))
+        << name;
+  for (const auto& [name, buffer] : cpu.buffers)
+    EXPECT_LT(test::max_abs_diff(cuda.buffers.at(name), buffer),
+              1e-9 * (1 + buffer.abs().max().item<double>()))
+        << name;
 }
 
 TEST(ComposedModel, ParameterGroupsHoldEveryParameterOnce) {

@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "common/mpi.hpp"
+#include "tests/workers/cuda_device.hpp"
 #include "workers/recall.hpp"
 
 namespace cir::workers {
@@ -168,54 +169,93 @@ TEST(Comm, EveryRankLearnsWhichRanksShareAGpu) {
   EXPECT_EQ(ranks_sharing_a_gpu(one_gpu), (std::optional<std::pair<int, int>>{{0, 1}}));
 }
 
-// NCCL when built with it, host staging otherwise; skipped without a GPU.
+// Through NCCL when built with it and every rank has a GPU of its own (one
+// rank, or a GPU per rank), through host memory otherwise: ranks sharing a
+// GPU, which NCCL refuses. Either way the results are those of host tensors.
 TEST(Comm, CudaTensorsGiveTheResultsOfHostTensors) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   const Comm comm = world();
-  const torch::Device device(torch::kCUDA,
-                             static_cast<c10::DeviceIndex>(comm.rank() % torch::cuda::device_count()));
-  const torch::Tensor host =
-      global_rows(6, 5, 21 + static_cast<std::uint64_t>(comm.rank())).to(torch::kFloat);
+  const torch::Device device = test::fp32_gpu_of(comm);
+#ifdef CIR_WITH_NCCL
+  EXPECT_EQ(comm.backend(device).name(), test::every_rank_has_its_own_gpu(comm) ? "nccl" : "mpi");
+#else
+  EXPECT_EQ(comm.backend(device).name(), "mpi");
+#endif
+  const int r = comm.rank(), n = comm.size();
+  const auto to_device = [&](const torch::Tensor& t) {
+    return t.to(device, /*non_blocking=*/false, /*copy=*/true);
+  };
+  const torch::Tensor host = global_rows(3, 5, 21 + static_cast<std::uint64_t>(r)).to(torch::kFloat);
 
-  torch::Tensor sum_host = host.clone(), sum_cuda = host.to(device);
+  // Sums (of at most two values per element: exact in either order).
+  torch::Tensor sum_host = host.clone(), sum_cuda = to_device(host);
   comm.all_reduce_sum_(sum_host);
   comm.all_reduce_sum_(sum_cuda);
+  EXPECT_EQ(sum_cuda.device(), device);
   EXPECT_TRUE(torch::equal(sum_cuda.cpu(), sum_host));
-  torch::Tensor async_cuda = host.to(device);
+  torch::Tensor async_cuda = to_device(host);
   comm.all_reduce_sum_async(async_cuda)->wait();
   EXPECT_TRUE(torch::equal(async_cuda.cpu(), sum_host));
-  EXPECT_TRUE(torch::equal(comm.all_gather(host.to(device)).cpu(), comm.all_gather(host)));
-  EXPECT_TRUE(torch::equal(comm.reduce_scatter_rows(host.to(device), {3, 3}).cpu(),
-                           comm.reduce_scatter_rows(host, {3, 3})));
-  torch::Tensor from_root = host.to(device);
-  comm.broadcast_(from_root, 0);
-  torch::Tensor from_root_host = host.clone();
-  comm.broadcast_(from_root_host, 0);
+  torch::Tensor strided = to_device(host).t().narrow(0, 1, 2);  // not contiguous
+  comm.all_reduce_sum_(strided);
+  EXPECT_TRUE(torch::equal(strided.cpu(), sum_host.t().narrow(0, 1, 2)));
+  torch::Tensor counts = to_device(torch::arange(5, torch::kLong) * (r + 1));
+  comm.all_reduce_sum_(counts);
+  EXPECT_TRUE(torch::equal(counts.cpu(), torch::arange(5, torch::kLong) * (n * (n + 1) / 2)));
+
+  // Broadcast from the last rank.
+  torch::Tensor from_root = to_device(host), from_root_host = host.clone();
+  comm.broadcast_(from_root, n - 1);
+  comm.broadcast_(from_root_host, n - 1);
   EXPECT_TRUE(torch::equal(from_root.cpu(), from_root_host));
+
+  // Rows: 3 on every rank (NCCL's own gather and scatter), then rank r + 1
+  // on rank r (NCCL's backend stages these through host memory).
+  EXPECT_TRUE(torch::equal(comm.all_gather(to_device(host)).cpu(), comm.all_gather(host)));
+  const torch::Tensor full = global_rows(3 * n, 5, 31 + static_cast<std::uint64_t>(r)).to(torch::kFloat);
+  const std::vector<std::int64_t> even(static_cast<std::size_t>(n), 3);
+  EXPECT_TRUE(torch::equal(comm.reduce_scatter_rows(to_device(full), even).cpu(),
+                           comm.reduce_scatter_rows(full, even)));
+  const torch::Tensor uneven = torch::full({r + 1, 2}, static_cast<float>(r));
+  const torch::Tensor uneven_host = comm.all_gather(uneven), gathered = comm.all_gather(to_device(uneven));
+  EXPECT_EQ(gathered.device(), device);
+  EXPECT_TRUE(torch::equal(gathered.cpu(), uneven_host));
+  const torch::Tensor at_leader = comm.gather(to_device(uneven), 0);
+  if (comm.leader())
+    EXPECT_TRUE(torch::equal(at_leader.cpu(), uneven_host));
+  else
+    EXPECT_FALSE(at_leader.defined());
+  std::vector<std::int64_t> rising;
+  for (int k = 1; k <= n; ++k) rising.push_back(k);
+  const torch::Tensor triangle = global_rows(n * (n + 1) / 2, 4, 41 + static_cast<std::uint64_t>(r));
+  EXPECT_TRUE(torch::equal(comm.reduce_scatter_rows(to_device(triangle), rising).cpu(),
+                           comm.reduce_scatter_rows(triangle, rising)));
 }
 
 // A loss that couples every row with every other (like InfoNCE): the
 // cross-entropy of each row's similarities to all rows, matched to itself.
 torch::Tensor coupled_loss(const torch::Tensor& features) {
   const torch::Tensor logits = features.matmul(features.t()) / 4.0;
-  return torch::nn::functional::cross_entropy(logits, torch::arange(features.size(0), torch::kLong));
+  return torch::nn::functional::cross_entropy(
+      logits, torch::arange(features.size(0), torch::dtype(torch::kLong).device(features.device())));
 }
 
-TEST(AllGatherRows, ForwardAndBackwardMatchOneRankOnTheGlobalBatch) {
-  const Comm comm = world();
-  const std::int64_t global = 6, dims = 5;
-  const torch::Tensor inputs = global_rows(global, dims, 1);
-  const torch::Tensor weight_init = global_rows(dims, dims, 2);
+// Float64 on `device`, the global batch split evenly over the ranks.
+void expect_gathered_rows_to_match_one_rank(const Comm& comm, torch::Device device) {
+  const std::int64_t global = 6, dims = 5, rows = global / comm.size(), begin = comm.rank() * rows;
+  const torch::Tensor inputs = global_rows(global, dims, 1).to(device);
+  const torch::Tensor weight_init = global_rows(dims, dims, 2).to(device);
 
   // One rank, the whole batch.
   torch::Tensor w1 = weight_init.clone().requires_grad_(true);
   torch::Tensor x1 = inputs.clone().requires_grad_(true);
   coupled_loss(x1.matmul(w1)).backward();
 
-  // Two ranks, three rows each, gathered with autograd.
+  // Every rank its rows, gathered with autograd.
   torch::Tensor w2 = weight_init.clone().requires_grad_(true);
-  torch::Tensor x2 = inputs.narrow(0, comm.rank() * 3, 3).clone().requires_grad_(true);
+  torch::Tensor x2 = inputs.narrow(0, begin, rows).clone().requires_grad_(true);
   const torch::Tensor gathered = all_gather_rows(comm, x2.matmul(w2));
+  EXPECT_EQ(gathered.device(), device);
   EXPECT_TRUE(torch::allclose(gathered, x1.matmul(w1).detach(), 1e-12, 1e-12));
   coupled_loss(gathered).backward();
 
@@ -224,8 +264,18 @@ TEST(AllGatherRows, ForwardAndBackwardMatchOneRankOnTheGlobalBatch) {
   torch::Tensor wgrad = w2.grad().clone();
   comm.all_reduce_sum_(wgrad);
   EXPECT_TRUE(torch::allclose(wgrad / comm.size(), w1.grad(), 1e-10, 1e-12));
-  EXPECT_TRUE(
-      torch::allclose(x2.grad() / comm.size(), x1.grad().narrow(0, comm.rank() * 3, 3), 1e-10, 1e-12));
+  EXPECT_TRUE(torch::allclose(x2.grad() / comm.size(), x1.grad().narrow(0, begin, rows), 1e-10, 1e-12));
+}
+
+TEST(AllGatherRows, ForwardAndBackwardMatchOneRankOnTheGlobalBatch) {
+  expect_gathered_rows_to_match_one_rank(world(), torch::kCPU);
+}
+
+// The backward's reduce-scatter runs on autograd's CUDA device thread.
+TEST(AllGatherRows, CudaForwardAndBackwardMatchOneRankOnTheGlobalBatch) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const Comm comm = world();
+  expect_gathered_rows_to_match_one_rank(comm, test::fp32_gpu_of(comm));
 }
 
 TEST(AllGatherRows, UnevenShardsGetTheirOwnRowsOfTheGradient) {
