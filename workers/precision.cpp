@@ -55,6 +55,12 @@ void apply_matmul_precision(Precision precision) {
   at::globalContext().setAllowTF32CuDNN(tf32);
 }
 
+Float32MatmulScope::Float32MatmulScope() : was_tf32_(at::globalContext().allowTF32CuBLAS()) {
+  at::globalContext().setAllowTF32CuBLAS(false);
+}
+
+Float32MatmulScope::~Float32MatmulScope() { at::globalContext().setAllowTF32CuBLAS(was_tf32_); }
+
 AutocastScope::AutocastScope(Precision precision, torch::Device device)
     : active_(precision == Precision::bf16), device_type_(device.type()) {
   if (!active_) return;

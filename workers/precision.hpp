@@ -21,6 +21,20 @@ Precision precision_of(const Params& params);
 // otherwise): every trial sets them, so none inherits another's.
 void apply_matmul_precision(Precision precision);
 
+// Matrix products in full float32 while it lives (cuBLAS's TF32 switch
+// off), whatever the trial's precision: evaluation ranks by exact float32
+// scores. Restores the switch when it ends.
+class Float32MatmulScope {
+ public:
+  Float32MatmulScope();
+  ~Float32MatmulScope();
+  Float32MatmulScope(const Float32MatmulScope&) = delete;
+  Float32MatmulScope& operator=(const Float32MatmulScope&) = delete;
+
+ private:
+  bool was_tf32_;
+};
+
 // Forward passes inside it run under bf16 autocast on `device` when the
 // precision is bf16; otherwise it changes nothing. Restores the previous
 // autocast state when it ends.

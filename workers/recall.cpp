@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "common/error.hpp"
+#include "workers/precision.hpp"
 
 namespace cir::workers {
 namespace {
@@ -28,6 +29,20 @@ void check_features(const torch::Tensor& queries, const torch::Tensor& gallery) 
   if (!torch::isfinite(queries).all().item<bool>() || !torch::isfinite(gallery).all().item<bool>())
     throw Error("the evaluation features contain NaN or infinity", {},
                 "the model has diverged or its weights are corrupt");
+}
+
+void check_truth(const std::vector<QueryTruth>& truth, std::int64_t n_queries, std::int64_t n_gallery) {
+  if (static_cast<std::int64_t>(truth.size()) != n_queries)
+    throw Error(fmt::format("{} queries but {} ground-truth entries", n_queries, truth.size()));
+  for (std::size_t q = 0; q < truth.size(); ++q) {
+    for (std::int64_t m : truth[q].matches)
+      if (m < 0 || m >= n_gallery)
+        throw Error(
+            fmt::format("query {}: true match {} is outside the gallery of {} items", q, m, n_gallery));
+    if (truth[q].exclude < -1 || truth[q].exclude >= n_gallery)
+      throw Error(fmt::format("query {}: excluded index {} is outside the gallery of {} items", q,
+                              truth[q].exclude, n_gallery));
+  }
 }
 
 // The shape of a score tile of at most `block_bytes` (float scores): up to
@@ -74,6 +89,7 @@ TileShape tile_shape(std::int64_t n_queries, std::int64_t n_gallery, std::size_t
 template <typename Visit>
 void for_each_score_tile(const torch::Tensor& queries, const torch::Tensor& gallery, TileShape shape,
                          Visit&& visit) {
+  const Float32MatmulScope exact;
   const bool host_floats = queries.device().is_cpu() && queries.scalar_type() == torch::kFloat;
   const torch::Tensor q = host_floats ? queries.contiguous() : queries;
   const torch::Tensor g = host_floats ? gallery.contiguous() : gallery;
@@ -167,19 +183,10 @@ float rounding_bound(std::int64_t dims, double query_norm, double max_item_norm)
 
 std::vector<std::int64_t> match_ranks(const torch::Tensor& queries, const torch::Tensor& gallery,
                                       const std::vector<QueryTruth>& truth, std::size_t block_bytes) {
+  if (!queries.device().is_cpu()) return match_ranks_on_device(queries, gallery, truth, block_bytes);
   check_features(queries, gallery);
   const std::int64_t n_queries = queries.size(0), n_gallery = gallery.size(0), dims = queries.size(1);
-  if (static_cast<std::int64_t>(truth.size()) != n_queries)
-    throw Error(fmt::format("{} queries but {} ground-truth entries", n_queries, truth.size()));
-  for (std::size_t q = 0; q < truth.size(); ++q) {
-    for (std::int64_t m : truth[q].matches)
-      if (m < 0 || m >= n_gallery)
-        throw Error(
-            fmt::format("query {}: true match {} is outside the gallery of {} items", q, m, n_gallery));
-    if (truth[q].exclude < -1 || truth[q].exclude >= n_gallery)
-      throw Error(fmt::format("query {}: excluded index {} is outside the gallery of {} items", q,
-                              truth[q].exclude, n_gallery));
-  }
+  check_truth(truth, n_queries, n_gallery);
 
   // The rank is the number of items placed before the best true match, so
   // one pass over the scores counts, for each query, the items above a band
@@ -286,6 +293,62 @@ std::vector<std::int64_t> match_ranks(const torch::Tensor& queries, const torch:
     ranks[static_cast<std::size_t>(q)] = before;
   }
   return ranks;
+}
+
+std::vector<std::int64_t> match_ranks_on_device(const torch::Tensor& queries, const torch::Tensor& gallery,
+                                                const std::vector<QueryTruth>& truth,
+                                                std::size_t block_bytes) {
+  check_features(queries, gallery);
+  const std::int64_t n_queries = queries.size(0), n_gallery = gallery.size(0);
+  check_truth(truth, n_queries, n_gallery);
+  if (n_gallery == 0) return std::vector<std::int64_t>(static_cast<std::size_t>(n_queries), 0);
+
+  // Each query's true matches that are not excluded, padded with -1 to the
+  // most any query has, and its excluded item (-1: none).
+  std::size_t width = 1;
+  for (const QueryTruth& t : truth) width = std::max(width, t.matches.size());
+  torch::Tensor matches = torch::full({n_queries, static_cast<std::int64_t>(width)}, -1, torch::kLong);
+  torch::Tensor exclude = torch::empty({n_queries}, torch::kLong);
+  for (std::int64_t q = 0; q < n_queries; ++q) {
+    const QueryTruth& t = truth[static_cast<std::size_t>(q)];
+    std::int64_t* row = matches.data_ptr<std::int64_t>() + q * static_cast<std::int64_t>(width);
+    for (std::int64_t m : t.matches)
+      if (m != t.exclude) *row++ = m;
+    exclude.data_ptr<std::int64_t>()[q] = t.exclude;
+  }
+  const torch::TensorOptions longs = torch::TensorOptions(torch::kLong).device(queries.device());
+  matches = matches.to(queries.device());
+  exclude = exclude.to(queries.device());
+  const torch::Tensor items = torch::arange(n_gallery, longs);
+  const torch::Tensor ranks = torch::empty({n_queries}, longs);
+
+  const Float32MatmulScope exact;
+  const auto floats = static_cast<std::int64_t>(std::max<std::size_t>(block_bytes / sizeof(float), 1));
+  const std::int64_t rows =
+      std::clamp<std::int64_t>(floats / n_gallery, 1, std::max<std::int64_t>(n_queries, 1));
+  const torch::Tensor gallery_t = gallery.t();
+  for (std::int64_t q0 = 0; q0 < n_queries; q0 += rows) {
+    const std::int64_t count = std::min(rows, n_queries - q0);
+    const torch::Tensor scores = queries.narrow(0, q0, count).mm(gallery_t);
+    const torch::Tensor block_matches = matches.narrow(0, q0, count);
+    const torch::Tensor valid = block_matches >= 0;
+    const torch::Tensor match_scores =
+        scores.gather(1, block_matches.clamp_min(0)).masked_fill(valid.logical_not(), -kInfinity);
+    // The best-placed true match: the highest score, then the lowest index.
+    const torch::Tensor score = match_scores.amax(1, /*keepdim=*/true);
+    const torch::Tensor best =
+        block_matches.masked_fill(valid.logical_and(match_scores == score).logical_not(), n_gallery)
+            .amin(1, /*keepdim=*/true);
+    // The items placed before it: a higher score, or an equal one at a lower
+    // index, other than the excluded item.
+    const torch::Tensor before = (scores > score)
+                                     .logical_or_((scores == score).logical_and_(items < best))
+                                     .logical_and_(items != exclude.narrow(0, q0, count).unsqueeze(1))
+                                     .sum(1);
+    ranks.narrow(0, q0, count).copy_(before.masked_fill(valid.any(1).logical_not(), n_gallery));
+  }
+  const torch::Tensor host = ranks.to(torch::kCPU);
+  return {host.data_ptr<std::int64_t>(), host.data_ptr<std::int64_t>() + n_queries};
 }
 
 std::vector<double> recall_at(const std::vector<std::int64_t>& ranks, const std::vector<std::int64_t>& ks) {

@@ -20,9 +20,12 @@
 // which are placed once the tiles have given the match's own float score.
 // So the peak beyond the inputs and outputs is the tile, block_bytes, plus
 // those few items: at Fashion200k scale (33,480 queries, ~30k gallery
-// items, 512 dims) the inputs take ~130 MB and the default tile 8 MiB. The
-// tile loop is the only place that touches the device: features on a GPU
-// are multiplied there and the tile is copied to the host.
+// items, 512 dims) the inputs take ~130 MB and the default tile 8 MiB.
+//
+// Features on a GPU stay there: match_ranks() ranks them on their device
+// (match_ranks_on_device), and only the ranks come back; search_topk()
+// multiplies its tiles on the device and copies each to the host. Both
+// multiply in full float32 whatever the trial's precision (TF32 off).
 #pragma once
 
 #include <torch/torch.h>
@@ -53,6 +56,20 @@ struct QueryTruth {
 std::vector<std::int64_t> match_ranks(const torch::Tensor& queries, const torch::Tensor& gallery,
                                       const std::vector<QueryTruth>& truth,
                                       std::size_t block_bytes = kDefaultEvalBlockBytes);
+
+// match_ranks() on the features' own device, a block of query rows at a
+// time: the block's scores against the whole gallery (one matrix product
+// of at most block_bytes of float scores, at least one row), the best true
+// match's score and index taken from them, and the rank counted as the
+// items scoring strictly higher plus those scoring the same at a lower
+// index, the excluded item left out. Every comparison reads those same
+// scores, so the ranks follow the protocol exactly; the peak beyond the
+// inputs is the block's scores and three byte masks of the same shape.
+// match_ranks() uses it for features off the host; it runs on the CPU too,
+// where the tests compare it with match_ranks(). The same checks and errors.
+std::vector<std::int64_t> match_ranks_on_device(const torch::Tensor& queries, const torch::Tensor& gallery,
+                                                const std::vector<QueryTruth>& truth,
+                                                std::size_t block_bytes = kDefaultEvalBlockBytes);
 
 // Recall@K in percent (0–100) for each K of `ks`, from match_ranks().
 std::vector<double> recall_at(const std::vector<std::int64_t>& ranks, const std::vector<std::int64_t>& ks);

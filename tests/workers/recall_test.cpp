@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "common/error.hpp"
+#include "workers/precision.hpp"
 
 namespace cir::workers {
 namespace {
@@ -161,6 +162,77 @@ TEST(Recall, RanksOfFloatFeaturesWithDuplicatedItemsAcrossTilesEqualBruteForce) 
   for (const QueryTruth& t : truth) exclude.push_back(t.exclude);
   EXPECT_EQ(rows_of(search_topk(queries, gallery, 50, exclude, 4 * 300 * 3).indices),
             brute_force_topk(queries, gallery, 50, exclude));
+}
+
+// The blocked ranking of match_ranks_on_device on `device` against the host
+// ranking of match_ranks, on features with many exact ties and on rounded
+// float features whose equal scores only the index orders, at blocks of
+// one query row, of several, and of more rows than there are queries.
+void expect_device_ranks_equal_host_ranks(torch::Device device) {
+  const std::int64_t n_queries = 37, n_gallery = 53;
+  const torch::Tensor queries = tied_features(n_queries, 3, 1), gallery = tied_features(n_gallery, 3, 2);
+  const std::vector<QueryTruth> truth = random_truth(n_queries, n_gallery, 3);
+  const torch::Tensor scores = queries.matmul(gallery.t());
+  ASSERT_LT(std::get<0>(torch::_unique(scores.flatten())).numel(), scores.numel() / 10);
+  const std::vector<std::int64_t> expected = match_ranks(queries, gallery, truth);
+  ASSERT_EQ(expected, brute_force_ranks(queries, gallery, truth));
+  const torch::Tensor q = queries.to(device), g = gallery.to(device);
+  for (std::size_t block_bytes : {std::size_t{1}, std::size_t{4 * 53 * 5}, std::size_t{4 * 53 * 100}})
+    EXPECT_EQ(match_ranks_on_device(q, g, truth, block_bytes), expected) << "block_bytes " << block_bytes;
+
+  torch::manual_seed(9);
+  const torch::Tensor floats = torch::nn::functional::normalize(torch::randn({60, 96}));
+  const torch::Tensor half = torch::nn::functional::normalize(torch::randn({150, 96}));
+  const torch::Tensor twice = torch::cat({half, half});
+  std::vector<QueryTruth> float_truth = random_truth(60, 300, 10);
+  for (std::size_t i = 0; i < 20; ++i)
+    float_truth[i].matches.push_back(float_truth[i].matches.front() +
+                                     (float_truth[i].matches.front() < 150 ? 150 : -150));
+  const std::vector<std::int64_t> float_expected = match_ranks(floats, twice, float_truth);
+  for (std::size_t block_bytes : {std::size_t{1}, std::size_t{4 * 300 * 7}, std::size_t{1} << 20})
+    EXPECT_EQ(match_ranks_on_device(floats.to(device), twice.to(device), float_truth, block_bytes),
+              float_expected)
+        << "block_bytes " << block_bytes;
+}
+
+TEST(Recall, RanksOnTheDeviceInBlocksEqualTheHostRanksOnTheCpu) {
+  expect_device_ranks_equal_host_ranks(torch::kCPU);
+  // The edges: a query whose only match is excluded, and an empty gallery.
+  EXPECT_EQ(match_ranks_on_device(torch::eye(4).narrow(0, 0, 1), torch::eye(4), {QueryTruth{{0}, 0}}),
+            (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(match_ranks_on_device(torch::eye(2), torch::zeros({0, 2}), {{}, {}}),
+            match_ranks(torch::eye(2), torch::zeros({0, 2}), {{}, {}}));
+  EXPECT_THROW(match_ranks_on_device(torch::eye(3), torch::eye(3), {QueryTruth{{0}}, QueryTruth{{5}}, {}}),
+               Error);
+}
+
+// On a GPU: the same equalities through match_ranks (which ranks CUDA
+// features there), with the trial's TF32 switch on, which evaluation must
+// not use: queries of 4-bit and gallery items of 12-bit integers score
+// exactly in float32, but TF32 keeps 11 significant bits of each input,
+// and rounding the gallery so changes ranks. search_topk's tiles on the GPU
+// give the host's top k.
+TEST(RecallCuda, RanksOnTheGpuEqualTheHostRanksWithTf32On) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device gpu(torch::kCUDA, 0);
+  expect_device_ranks_equal_host_ranks(gpu);
+
+  torch::manual_seed(11);
+  const torch::Tensor queries = torch::randint(-15, 16, {256, 64}).to(torch::kFloat);
+  const torch::Tensor gallery = torch::randint(-4095, 4096, {1024, 64}).to(torch::kFloat);
+  const std::vector<QueryTruth> truth = random_truth(256, 1024, 12);
+  const std::vector<std::int64_t> expected = brute_force_ranks(queries, gallery, truth);
+  const torch::Tensor tf32_gallery =
+      torch::where(gallery.abs() >= 2048, torch::round(gallery / 2) * 2, gallery);
+  ASSERT_NE(brute_force_ranks(queries, tf32_gallery, truth), expected) << "TF32 would change the ranks";
+  apply_matmul_precision(Precision::tf32);
+  EXPECT_EQ(match_ranks(queries.to(gpu), gallery.to(gpu), truth, 4 * 1024 * 64), expected);
+  std::vector<std::int64_t> exclude;
+  for (const QueryTruth& t : truth) exclude.push_back(t.exclude);
+  EXPECT_EQ(rows_of(search_topk(queries.to(gpu), gallery.to(gpu), 20, exclude).indices),
+            brute_force_topk(queries, gallery, 20, exclude));
+  EXPECT_TRUE(at::globalContext().allowTF32CuBLAS()) << "the trial's switch is back";
+  apply_matmul_precision(Precision::fp32);
 }
 
 TEST(Recall, RecallAtKIsThePercentageOfQueriesRankedBelowK) {
