@@ -19,11 +19,16 @@ std::uint64_t seed_key(const cir::Params& params) {
   return static_cast<std::uint64_t>(params.integer("seed"));
 }
 
+torch::TensorOptions batch_options(torch::ScalarType dtype, BatchMemory memory) {
+  return torch::TensorOptions(dtype).pinned_memory(memory == BatchMemory::pinned);
+}
+
 }  // namespace
 
 std::pair<torch::Tensor, torch::Tensor> tokenize(const model::Tokenizer& tokenizer,
                                                  const std::vector<std::string>& captions,
-                                                 std::size_t max_length, std::size_t length) {
+                                                 std::size_t max_length, std::size_t length,
+                                                 BatchMemory memory) {
   std::vector<std::vector<std::int64_t>> encoded;
   encoded.reserve(captions.size());
   std::size_t longest = 0;
@@ -33,8 +38,9 @@ std::pair<torch::Tensor, torch::Tensor> tokenize(const model::Tokenizer& tokeniz
   }
   if (length == 0) length = longest;
   const auto rows = static_cast<std::int64_t>(captions.size());
-  auto ids = torch::full({rows, static_cast<std::int64_t>(length)}, tokenizer.pad_id(), torch::kInt64);
-  auto mask = torch::zeros({rows, static_cast<std::int64_t>(length)}, torch::kInt64);
+  const torch::TensorOptions options = batch_options(torch::kInt64, memory);
+  auto ids = torch::full({rows, static_cast<std::int64_t>(length)}, tokenizer.pad_id(), options);
+  auto mask = torch::zeros({rows, static_cast<std::int64_t>(length)}, options);
   auto* id = ids.data_ptr<std::int64_t>();
   auto* m = mask.data_ptr<std::int64_t>();
   for (std::size_t r = 0; r < encoded.size(); ++r) {
@@ -56,7 +62,7 @@ TrainLoader::TrainLoader(std::shared_ptr<const Dataset> dataset,
 
 TrainLoader::TrainLoader(std::shared_ptr<const Dataset> dataset,
                          std::shared_ptr<const model::Tokenizer> tokenizer, const cir::Params& params,
-                         int rank, int world, std::uint64_t seed)
+                         int rank, int world, std::uint64_t seed, BatchMemory memory)
     : dataset_(std::move(dataset)),
       tokenizer_(std::move(tokenizer)),
       rank_(rank),
@@ -66,6 +72,7 @@ TrainLoader::TrainLoader(std::shared_ptr<const Dataset> dataset,
       steps_(0),
       max_length_(checked_cast<std::size_t>(params.get(keys::model::text::max_length),
                                             params.where(keys::model::text::max_length))),
+      memory_(memory),
       prefetcher_(checked_cast<int>(params.get(keys::data::workers), params.where(keys::data::workers)),
                   checked_cast<int>(params.get(keys::data::prefetch), params.where(keys::data::prefetch))) {
   if (world_ < 1 || rank_ < 0 || rank_ >= world_)
@@ -102,8 +109,8 @@ TrainBatch TrainLoader::make(int epoch, const std::vector<std::int64_t>& order, 
   const auto& triplets = dataset_->training();
   TrainBatch b;
   b.step = step;
-  b.reference = torch::empty({local, 3, side, side}, torch::kFloat32);
-  b.target = torch::empty({local, 3, side, side}, torch::kFloat32);
+  b.reference = torch::empty({local, 3, side, side}, batch_options(torch::kFloat32, memory_));
+  b.target = torch::empty({local, 3, side, side}, batch_options(torch::kFloat32, memory_));
   const std::size_t plane = 3 * static_cast<std::size_t>(side) * side;
   for (std::int64_t r = 0; r < local; ++r) {
     const std::int64_t t = order[global0 + rank_ * local + r];
@@ -119,19 +126,20 @@ TrainBatch TrainLoader::make(int epoch, const std::vector<std::int64_t>& order, 
     longest = std::max(longest, tokenizer_->encode(triplets[order[global0 + g]].caption, max_length_).size());
   std::vector<std::string> captions;
   for (auto t : b.indices) captions.push_back(triplets[t].caption);
-  std::tie(b.ids, b.mask) = tokenize(*tokenizer_, captions, max_length_, longest);
+  std::tie(b.ids, b.mask) = tokenize(*tokenizer_, captions, max_length_, longest, memory_);
   return b;
 }
 
 EvalLoader::EvalLoader(std::shared_ptr<const Dataset> dataset,
                        std::shared_ptr<const model::Tokenizer> tokenizer, const cir::Params& params,
-                       std::size_t split, int rank, int world)
+                       std::size_t split, int rank, int world, BatchMemory memory)
     : dataset_(std::move(dataset)),
       tokenizer_(std::move(tokenizer)),
       split_(split),
       batch_(params.get(keys::eval::batch)),
       max_length_(checked_cast<std::size_t>(params.get(keys::model::text::max_length),
                                             params.where(keys::model::text::max_length))),
+      memory_(memory),
       prefetcher_(checked_cast<int>(params.get(keys::data::workers), params.where(keys::data::workers)),
                   checked_cast<int>(params.get(keys::data::prefetch), params.where(keys::data::prefetch))) {
   if (split_ >= dataset_->splits().size())
@@ -154,7 +162,7 @@ EvalLoader::Item EvalLoader::make(std::int64_t item) const {
   const auto share = gallery ? gallery_ : queries_;
   const std::int64_t first = share.first + (gallery ? item : item - gallery_batches_) * batch_;
   const std::int64_t last = std::min(first + batch_, share.second);
-  auto images = torch::empty({last - first, 3, side, side}, torch::kFloat32);
+  auto images = torch::empty({last - first, 3, side, side}, batch_options(torch::kFloat32, memory_));
   std::vector<std::int64_t> positions;
   for (std::int64_t p = first; p < last; ++p) {
     const std::int64_t image = gallery ? s.gallery[p] : s.queries[p].reference;
@@ -164,7 +172,7 @@ EvalLoader::Item EvalLoader::make(std::int64_t item) const {
   if (gallery) return GalleryBatch{images, std::move(positions)};
   std::vector<std::string> captions;
   for (auto p : positions) captions.push_back(s.queries[p].caption);
-  auto [ids, mask] = tokenize(*tokenizer_, captions, max_length_);
+  auto [ids, mask] = tokenize(*tokenizer_, captions, max_length_, 0, memory_);
   return QueryBatch{images, ids, mask, std::move(positions)};
 }
 

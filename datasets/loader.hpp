@@ -13,6 +13,12 @@
 //
 // EvalLoader: rank r's contiguous share of one split's gallery and queries
 // (shares differ in size by at most one), in order, eval.batch at a time.
+//
+// Both make their batches' tensors in pinned (page-locked) host memory when
+// asked (BatchMemory::pinned, the trainer's choice for a CUDA device:
+// workers/device_feed.hpp), so that copies to the GPU can run asynchronously;
+// pinned blocks come from LibTorch's caching host allocator, which hands a
+// freed batch's memory to a later batch instead of allocating again.
 #pragma once
 
 #include <torch/torch.h>
@@ -29,6 +35,10 @@
 
 namespace cir::datasets {
 
+// Where batches live: ordinary host memory, or pinned host memory (needs a
+// LibTorch with CUDA and a GPU).
+enum class BatchMemory { pageable, pinned };
+
 struct TrainBatch {
   torch::Tensor reference, target;    // float [b, 3, S, S]
   torch::Tensor ids, mask;            // int64 [b, L]; mask 1 for a token, 0 for padding
@@ -39,7 +49,8 @@ struct TrainBatch {
 // Padded token ids of `captions`, `length` columns wide (0 = the longest).
 std::pair<torch::Tensor, torch::Tensor> tokenize(const model::Tokenizer& tokenizer,
                                                  const std::vector<std::string>& captions,
-                                                 std::size_t max_length, std::size_t length = 0);
+                                                 std::size_t max_length, std::size_t length = 0,
+                                                 BatchMemory memory = BatchMemory::pageable);
 
 // [begin, end) of the share of `count` items that rank `rank` of `world` gets.
 std::pair<std::int64_t, std::int64_t> shard(std::int64_t count, int rank, int world);
@@ -48,7 +59,8 @@ class TrainLoader {
  public:
   // `seed` is the data seed: the trial's seed.
   TrainLoader(std::shared_ptr<const Dataset> dataset, std::shared_ptr<const model::Tokenizer> tokenizer,
-              const cir::Params& params, int rank, int world, std::uint64_t seed);
+              const cir::Params& params, int rank, int world, std::uint64_t seed,
+              BatchMemory memory = BatchMemory::pageable);
   // The same, with the seed from the key "seed" of `params` (an error naming
   // the key when it is absent).
   TrainLoader(std::shared_ptr<const Dataset> dataset, std::shared_ptr<const model::Tokenizer> tokenizer,
@@ -76,6 +88,7 @@ class TrainLoader {
   std::uint64_t seed_;
   std::int64_t batch_, steps_;
   std::size_t max_length_;
+  BatchMemory memory_;
   Prefetcher<TrainBatch> prefetcher_;
 };
 
@@ -93,7 +106,8 @@ struct QueryBatch {
 class EvalLoader {
  public:
   EvalLoader(std::shared_ptr<const Dataset> dataset, std::shared_ptr<const model::Tokenizer> tokenizer,
-             const cir::Params& params, std::size_t split, int rank, int world);
+             const cir::Params& params, std::size_t split, int rank, int world,
+             BatchMemory memory = BatchMemory::pageable);
 
   const EvalSplit& split() const { return dataset_->splits().at(split_); }
   // This rank's positions: gallery [first, second), queries [first, second).
@@ -113,6 +127,7 @@ class EvalLoader {
   std::size_t split_;
   std::int64_t batch_;
   std::size_t max_length_;
+  BatchMemory memory_;
   std::pair<std::int64_t, std::int64_t> gallery_, queries_;
   std::int64_t gallery_batches_, query_batches_, taken_ = 0;
   Prefetcher<Item> prefetcher_;

@@ -21,6 +21,7 @@
 #include "model/text/text_stack.hpp"
 #include "workers/checkpoint.hpp"
 #include "workers/comm.hpp"
+#include "workers/device_feed.hpp"
 #include "workers/gradient_sync.hpp"
 #include "workers/group_errors.hpp"
 #include "workers/keyed_random.hpp"
@@ -110,7 +111,8 @@ class TrialRun {
     optimizer_.emplace(std::move(groups), torch::optim::SGDOptions(base_lr_)
                                               .momentum(params_.get(keys::train::momentum))
                                               .weight_decay(params_.get(keys::train::weight_decay)));
-    loader_.emplace(dataset_, text_.tokenizer, params_, comm_.rank(), comm_.size(), seed());
+    loader_.emplace(dataset_, text_.tokenizer, params_, comm_.rank(), comm_.size(), seed(),
+                    host_memory_for(device_));
     checkpoints_.emplace(context.checkpoint_dir,
                          checked_cast<int>(params_.get(keys::train::checkpoint_keep),
                                            params_.where(keys::train::checkpoint_keep)));
@@ -196,10 +198,16 @@ class TrialRun {
         return 0;
       });
     });
+    // The next batch's copies to the GPU overlap this step's compute.
+    DeviceFeed<datasets::TrainBatch> feed(
+        device_,
+        [&] { return agreed(comm_.mpi(), [&] { return loading([&] { return loader_->next(); }); }); },
+        [](datasets::TrainBatch& b) {
+          return std::vector{&b.reference, &b.target, &b.ids, &b.mask};
+        });
     while (true) {
       const auto start = Clock::now();
-      std::optional<datasets::TrainBatch> batch =
-          agreed(comm_.mpi(), [&] { return loading([&] { return loader_->next(); }); });
+      std::optional<datasets::TrainBatch> batch = feed.next();
       if (!batch) return std::nullopt;
       mpi::position(epoch, state_.step);
       fault_point("train.step");
@@ -221,8 +229,8 @@ class TrialRun {
     torch::Tensor target, composed;
     {
       const AutocastScope autocast(precision_, device_);
-      target = net_->image_features(batch.target.to(device_));
-      composed = net_->compose(batch.reference.to(device_), batch.ids.to(device_), batch.mask.to(device_));
+      target = net_->image_features(batch.target);
+      composed = net_->compose(batch.reference, batch.ids, batch.mask);
     }
     // The loss and the augmenter's statistics in float32 whatever the precision.
     target = target.to(torch::kFloat);

@@ -2,6 +2,7 @@
 
 #include "common/fault.hpp"
 #include "datasets/loader.hpp"
+#include "workers/device_feed.hpp"
 #include "workers/group_errors.hpp"
 #include "workers/precision.hpp"
 #include "workers/recall.hpp"
@@ -11,22 +12,29 @@ namespace cir::workers {
 namespace {
 
 // This rank's features of one split: gallery [g, D] and queries [q, D], in
-// float32 whatever the trial's precision.
+// float32 whatever the trial's precision, on `device`.
 std::pair<torch::Tensor, torch::Tensor> local_features(model::ComposedModelImpl& net,
                                                        datasets::EvalLoader& loader, torch::Device device,
                                                        Precision precision) {
   const AutocastScope autocast(precision, device);
   std::vector<torch::Tensor> gallery, queries;
-  while (auto batch = loader.next_gallery()) {
-    gallery.push_back(net.image_features(batch->images.to(device)).to(torch::kCPU, torch::kFloat));
+  DeviceFeed<datasets::GalleryBatch> gallery_batches(
+      device, [&] { return loader.next_gallery(); },
+      [](datasets::GalleryBatch& b) { return std::vector{&b.images}; });
+  while (auto batch = gallery_batches.next()) {
+    gallery.push_back(net.image_features(batch->images).to(torch::kFloat));
   }
-  while (auto batch = loader.next_query()) {
-    queries.push_back(net.compose(batch->images.to(device), batch->ids.to(device), batch->mask.to(device))
-                          .to(torch::kCPU, torch::kFloat));
+  DeviceFeed<datasets::QueryBatch> query_batches(
+      device, [&] { return loader.next_query(); },
+      [](datasets::QueryBatch& b) {
+        return std::vector{&b.images, &b.ids, &b.mask};
+      });
+  while (auto batch = query_batches.next()) {
+    queries.push_back(net.compose(batch->images, batch->ids, batch->mask).to(torch::kFloat));
   }
   const std::int64_t dim = net.options().feature_dim;
-  const auto join = [dim](const std::vector<torch::Tensor>& parts) {
-    return parts.empty() ? torch::zeros({0, dim}) : torch::cat(parts);
+  const auto join = [dim, device](const std::vector<torch::Tensor>& parts) {
+    return parts.empty() ? torch::zeros({0, dim}, torch::TensorOptions().device(device)) : torch::cat(parts);
   };
   return {join(gallery), join(queries)};
 }
@@ -44,7 +52,8 @@ std::vector<RecallValue> evaluate(model::ComposedModelImpl& net,
   for (std::size_t s = 0; s < dataset->splits().size(); ++s) {
     const datasets::EvalSplit& split = dataset->splits()[s];
     auto [gallery, queries] = agreed(comm.mpi(), [&] {
-      datasets::EvalLoader loader(dataset, tokenizer, params, s, comm.rank(), comm.size());
+      datasets::EvalLoader loader(dataset, tokenizer, params, s, comm.rank(), comm.size(),
+                                  host_memory_for(device));
       return local_features(net, loader, device, precision_of(params));
     });
     if (comm.size() > 1) {

@@ -15,9 +15,11 @@
 namespace cir::workers {
 
 // Each rank encodes its share of a split's gallery (f_t) and queries (f_s,
-// reference image + caption) with the model in eval mode; the leader gathers
-// them, ranks exactly (workers/recall.hpp, each split's exclusions and
-// several true matches) and returns Recall@K for every K of eval.ks, split
+// reference image + caption) with the model in eval mode, its batches fed
+// through a DeviceFeed (workers/device_feed.hpp); the features stay on
+// `device`, the leader gathers them there, ranks exactly on that device
+// (workers/recall.hpp, each split's exclusions and several true matches)
+// and returns Recall@K for every K of eval.ks, split
 // by split; the other ranks return nothing. Collective over `comm`; an
 // error on any rank (an unreadable image) throws on every rank. Leaves the
 // model in eval mode.
