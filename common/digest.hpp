@@ -6,7 +6,26 @@
 #include <string>
 #include <string_view>
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 namespace cir {
+
+// The SHA-256 of bytes given in pieces (a file read in blocks).
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void update(std::string_view bytes);
+  // Lower-case hex of the digest of everything given (64 characters); the
+  // object takes no more bytes after it.
+  std::string hex();
+
+ private:
+  evp_md_ctx_st* context_;
+};
 
 // Lower-case hex SHA-256 of `bytes` (64 characters).
 std::string sha256_hex(std::string_view bytes);

@@ -25,5 +25,18 @@ TEST(Digest, HandlesBinaryBytes) {
   EXPECT_EQ(sha256_hex(with_nul).size(), 64u);
 }
 
+// A file read in blocks (the store's checksum, a weight file's digest)
+// has the digest of its whole bytes, whatever the blocks.
+TEST(Digest, BytesGivenInPiecesHaveTheDigestOfTheWhole) {
+  const std::string text = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{64}, text.size()}) {
+    Sha256 digest;
+    for (std::size_t at = 0; at < text.size(); at += piece)
+      digest.update(std::string_view(text).substr(at, piece));
+    EXPECT_EQ(digest.hex(), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") << piece;
+  }
+  EXPECT_EQ(Sha256().hex(), sha256_hex(""));
+}
+
 }  // namespace
 }  // namespace cir
