@@ -23,7 +23,8 @@
 //   checkpoint.write  CheckpointDir::save has written the tensors into the
 //                     checkpoint's temporary folder, not yet state.json;
 //   store.commit      the store's new snapshot is written to <store>.tmp,
-//                     not yet renamed over the store;
+//                     HDF5 has closed it and its checksum block is
+//                     written, not yet renamed over the store;
 //   train.step        a trainer rank (or the launcher tests' fake runner)
 //                     has its next batch, before it asks whether to stop
 //                     and trains on it;

@@ -185,14 +185,16 @@ std::optional<std::int64_t> read_int_attribute(hid_t object, const char* name) {
   return read_number_attribute<std::int64_t>(object, name, H5T_NATIVE_INT64);
 }
 
-Handle create_file(const std::string& path) {
+Handle create_file(const std::string& path, std::size_t user_block) {
   silence_errors();
+  Handle fcpl = plist_handle(H5Pcreate(H5P_FILE_CREATE), "creating file creation properties");
+  check(H5Pset_userblock(fcpl, user_block), "setting the user block's size");
   Handle fapl = plist_handle(H5Pcreate(H5P_FILE_ACCESS), "creating file access properties");
   // cir locks stores itself (lock_file.hpp) and never writes a file twice.
   check(H5Pset_file_locking(fapl, false, true), "turning HDF5's file locking off");
   // Metadata in 64 KiB blocks: few, large writes.
   check(H5Pset_meta_block_size(fapl, 64 * 1024), "setting the metadata block size");
-  return file_handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "creating the file");
+  return file_handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl), "creating the file");
 }
 
 Handle open_image(std::vector<char>& bytes) {

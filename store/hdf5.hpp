@@ -85,8 +85,10 @@ std::optional<std::string> read_string_attribute(hid_t object, const char* name)
 std::optional<double> read_double_attribute(hid_t object, const char* name);
 std::optional<std::int64_t> read_int_attribute(hid_t object, const char* name);
 
-// Creates (or truncates) the HDF5 file at `path` for writing.
-Handle create_file(const std::string& path);
+// Creates (or truncates) the HDF5 file at `path` for writing, its first
+// `user_block` bytes (0, or a power of two from 512) left to the caller: HDF5
+// starts its data after them and never writes them.
+Handle create_file(const std::string& path, std::size_t user_block);
 
 // Opens a file image (bytes read from disk) read-only in memory.
 Handle open_image(std::vector<char>& bytes);

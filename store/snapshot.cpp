@@ -13,6 +13,7 @@
 #include <set>
 
 #include "common/error.hpp"
+#include "store/checksum.hpp"
 #include "store/hdf5.hpp"
 #include "store/journal.hpp"
 
@@ -377,15 +378,6 @@ Error refused(const std::string& path, const std::string& message, const std::st
   return Error(message, Where{.file = path}, hint, ExitCode::store_refused);
 }
 
-bool has_hdf5_signature(const std::vector<char>& bytes) {
-  static constexpr char kSignature[] = "\211HDF\r\n\032\n";
-  // HDF5 looks for its superblock at 0, 512, 1024, 2048, …
-  for (std::size_t at = 0; at + 8 <= bytes.size(); at = at == 0 ? 512 : at * 2) {
-    if (std::memcmp(bytes.data() + at, kSignature, 8) == 0) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 std::string fixed_field(const char* field, std::size_t width) {
@@ -525,7 +517,7 @@ std::vector<ParamColumn> param_columns(const std::vector<TrialRow>& trials) {
 }
 
 void write_snapshot(Snapshot& snapshot, const std::string& path) {
-  h5::Handle file = h5::create_file(path);
+  h5::Handle file = h5::create_file(path, kUserBlockSize);
   write_header(file, snapshot);
   write_trials(file, snapshot.trials);
   if (!snapshot.params) snapshot.params = param_columns(snapshot.trials);
@@ -535,22 +527,16 @@ void write_snapshot(Snapshot& snapshot, const std::string& path) {
   h5::Handle recalls = recall_type();
   write_table(file, "recalls", recalls, snapshot.recalls, kRecallChunkRows);
   h5::check(H5Fclose(file.release()), "writing the file");
+  seal_snapshot(path, snapshot.version);
 }
 
 Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with_chunks) {
-  if (!has_hdf5_signature(bytes)) {
-    throw refused(path,
-                  bytes.empty() ? "the file is empty, not a cir results store"
-                                : "not an HDF5 file, so not a cir results store",
-                  "point cir at a results/<sweep>.h5 written by cir-sweep, or move this file away");
-  }
+  const std::optional<std::int64_t> sealed = check_snapshot(bytes, path);
   h5::Handle file;
   try {
     file = h5::open_image(bytes);
   } catch (const h5::Failure& failure) {
-    throw refused(path, std::string("the HDF5 file is truncated or corrupt (") + failure.what() + ")",
-                  "restore it from a backup or move it away; cir never writes a store in place, so "
-                  "this file was damaged by something else");
+    throw corrupt_store(path, std::string("HDF5 cannot open it (") + failure.what() + ")");
   }
   Snapshot snapshot;
   try {
@@ -568,11 +554,18 @@ Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with
       throw refused(path, "the store has no valid 'version' attribute",
                     "the file is damaged; restore it from a backup or move it away");
     }
-    if (*version > kFormatVersion) {
+    if (sealed && *version != *sealed) {
+      throw corrupt_store(path, "its 'version' attribute is " + std::to_string(*version) +
+                                    ", its checksum block says format " + std::to_string(*sealed));
+    }
+    if (!sealed && *version >= kFirstSealedVersion) {
       throw refused(path,
-                    "the store has format version " + std::to_string(*version) + ", newer than the version " +
-                        std::to_string(kFormatVersion) + " this cir reads",
-                    "use the cir that wrote it (or a newer one)");
+                    "the store has format version " + std::to_string(*version) +
+                        " but no checksum block, which begins every store of format " +
+                        std::to_string(kFirstSealedVersion) +
+                        " on: another program rewrote it, or its first bytes were damaged",
+                    "restore it from a backup or move it away; cir reads a store of this format only "
+                    "with its checksum");
     }
     snapshot.version = *version;
     SweepHeader& header = snapshot.header;
@@ -592,8 +585,7 @@ Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with
     h5::Handle recalls = recall_type();
     snapshot.recalls = read_table<RecallRow>(file, "recalls", recalls, kRecallChunkRows, with_chunks);
   } catch (const h5::Failure& failure) {
-    throw refused(path, std::string("the store is corrupt: ") + failure.what(),
-                  "restore it from a backup or move it away");
+    throw corrupt_store(path, failure.what());
   }
   return snapshot;
 }

@@ -145,14 +145,16 @@ struct Snapshot {
 inline constexpr std::size_t kEpochChunkRows = 1024;
 inline constexpr std::size_t kRecallChunkRows = 2048;
 
-// Writes the complete HDF5 file of `snapshot` to `path` (which the caller
-// then fsyncs and renames); fills the chunk caches.
+// Writes the complete HDF5 file of `snapshot` to `path`, with its checksum
+// block (store/checksum.hpp), which the caller then fsyncs and renames;
+// fills the chunk caches.
 void write_snapshot(Snapshot& snapshot, const std::string& path);
 
-// Parses a store's bytes. Throws cir::Error (ExitCode::store_refused) naming
+// Parses a store's bytes, once their checksum matches (check_snapshot in
+// store/checksum.hpp). Throws cir::Error (ExitCode::store_refused) naming
 // `path` for a file that is not HDF5, not a cir store, of a newer format
-// version, or corrupt. `with_chunks` also fills the tables' chunk caches
-// from the file (for a writer).
+// version, or truncated or corrupt. `with_chunks` also fills the tables'
+// chunk caches from the file (for a writer).
 Snapshot read_image(std::vector<char>& bytes, const std::string& path, bool with_chunks = false);
 
 // Reads the file at `path` in one go (one open, so one snapshot even while a

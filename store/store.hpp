@@ -14,11 +14,14 @@
 
 namespace cir::store {
 
+// 3: every snapshot begins with a checksum block, a SHA-256 of its bytes
+// that readers check before HDF5 parses the file (store/checksum.hpp).
 // 2: /trials has `retries`, and /epochs and /recalls rows an `attempt`
 // column, so a retried trial keeps the rows of its earlier attempts (a
-// version 1 reader would mix them up). Version 1 stores are read as attempt
-// 0 and written back as version 2 (docs/store-format.md "Versions").
-inline constexpr int kFormatVersion = 2;
+// version 1 reader would mix them up). Stores of versions 1 and 2 are read
+// (rows of version 1 as attempt 0), unverified, and written back as the
+// current version (docs/store-format.md "Versions").
+inline constexpr int kFormatVersion = 3;
 
 // The root attributes of a store.
 struct SweepHeader {

@@ -170,11 +170,11 @@ struct Writer::Impl {
     last_write = Clock::now();
   }
 
-  // Writes the snapshot, of the next generation, as <path>.tmp and replaces
-  // the store with it durably (common/file_io.hpp), then replaces the
-  // journal by an empty one of that generation. A kill between the two
-  // leaves a journal of the older generation, which readers ignore: the new
-  // snapshot holds its frames.
+  // Writes the snapshot, of the next generation, as <path>.tmp (its checksum
+  // block too, store/checksum.hpp) and replaces the store with it durably
+  // (common/file_io.hpp), then replaces the journal by an empty one of that
+  // generation. A kill between the two leaves a journal of the older
+  // generation, which readers ignore: the new snapshot holds its frames.
   void write_full() {
     const Clock::time_point start = Clock::now();
     journal = UniqueFd();

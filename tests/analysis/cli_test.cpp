@@ -95,6 +95,25 @@ TEST_F(Cli, AForeignFileIsRefused) {
   EXPECT_NE(run.out.find("other.h5"), std::string::npos) << run.out;
 }
 
+// libhdf5 reads a damaged file out of bounds, so cir-report checks the
+// store's checksum before HDF5 sees it: a changed byte is exit 3 naming the
+// store, not a crash.
+TEST_F(Cli, ADamagedStoreIsRefusedNotCrashedOn) {
+  const fs::path store = write_store(dir_, "gamma0", gamma0_sweep());
+  const auto middle = static_cast<std::streamoff>(fs::file_size(store) / 2);
+  {
+    std::fstream file(store, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(middle);
+    const int byte = file.get();
+    file.seekp(middle);
+    file.put(static_cast<char>(byte ^ 0x10));
+  }
+  const Result run = cir_report(store.string() + " --no-figures");
+  EXPECT_EQ(run.code, 3) << run.out;
+  EXPECT_NE(run.out.find("gamma0.h5"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("the store is truncated or corrupt"), std::string::npos) << run.out;
+}
+
 TEST_F(Cli, AnEmptyStoreSaysSo) {
   const Result run = cir_report(write_store(dir_, "empty", std::vector<Planned>{}).string());
   EXPECT_EQ(run.code, 2);

@@ -2,8 +2,8 @@
 // groups of consecutive ranks, a SIGKILL or SIGUSR1 mid-sweep loses nothing
 // and a rerun resumes, a throwing trial is recorded as failed (exit 4) and
 // is run again by --retry-failed or sweep.max_retries, a store written for
-// another spec is refused (exit 3), and a rank that stalls its group is
-// named, fails its trial and hangs nothing.
+// another spec or damaged is refused (exit 3), and a rank that stalls its
+// group is named, fails its trial and hangs nothing.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -504,6 +504,22 @@ TEST_F(MpiSweep, StoreOfAnotherSpecIsRefusedUnlessForced) {
   EXPECT_NE(output().find("train.epochs"), std::string::npos) << output();
   ASSERT_EQ(run(1, spec, {}, {"--set", "train.epochs=2", "--force-new-spec"}), 0) << output();
   expect_complete(2);
+}
+
+// A rerun on a store with a damaged byte stops before any trial, exit 3,
+// naming the store, and leaves the file as it is (its checksum is checked
+// before HDF5 reads it: libhdf5 reads damaged files out of bounds).
+TEST_F(MpiSweep, ADamagedStoreIsRefusedBeforeAnyTrial) {
+  const auto spec = write_spec(1, 1);
+  ASSERT_EQ(run(1, spec), 0) << output();
+  std::string bytes = read(store_);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
+  std::ofstream(store_, std::ios::binary | std::ios::trunc) << bytes;
+  ASSERT_EQ(run(1, spec), 3) << output();
+  EXPECT_NE(output().find("fake.h5"), std::string::npos) << output();
+  EXPECT_NE(output().find("the store is truncated or corrupt"), std::string::npos) << output();
+  EXPECT_TRUE(audit(2).runs.empty()) << "a trial ran on the damaged store";
+  EXPECT_EQ(read(store_), bytes);
 }
 
 // The failed trials of the store, and a check that every other one is done

@@ -1,14 +1,18 @@
-// A store of format version 1 (rows without their attempt, and a journal
-// whose rows lack it too), as an older cir left it, written here by
-// write_v1_store.py with Debian's h5py: this cir reads it (every row as
-// attempt 0, the journal's frame applied), and a writer goes on with it and
-// writes it back as the current version, which h5py then reads with the
-// attempt columns.
+// Stores of format versions 1 and 2 (without the checksum block that
+// begins every snapshot since version 3; version 1 also with rows without
+// their attempt, and a journal whose rows lack it too), as an older cir
+// left them, written here by write_old_store.py with Debian's h5py: this
+// cir reads them, unverified (every row of version 1 as attempt 0, the
+// journal's frame applied), and a writer goes on with them and writes them
+// back as the current version, checksummed, which h5py then reads with the
+// attempt columns. A current store without its block is refused.
 #include <hdf5.h>
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 
+#include "common/error.hpp"
 #include "store/store.hpp"
 #include "store_fixture.hpp"
 
@@ -39,8 +43,8 @@ std::int64_t version_of(const fs::path& path) {
   return version;
 }
 
-// Epoch `epoch` as write_v1_store.py writes it: metric i is epoch + i / 8.
-void expect_v1_epoch(const EpochRecord& got, int epoch) {
+// Epoch `epoch` as write_old_store.py writes it: metric i is epoch + i / 8.
+void expect_old_epoch(const EpochRecord& got, int epoch) {
   EXPECT_EQ(got.trial_id, kId);
   EXPECT_EQ(got.epoch, epoch);
   EXPECT_EQ(got.loss_total, epoch + 0.0);
@@ -51,13 +55,28 @@ void expect_v1_epoch(const EpochRecord& got, int epoch) {
   EXPECT_EQ(got.recalls[1], (RecallValue{"test", 50, 500.0 + epoch}));
 }
 
-TEST_F(Compat, AVersion1StoreIsReadAsAttempt0AndWrittenBackAsTheCurrentVersion) {
-  const fs::path path = dir_ / "demo.h5";
-  const std::string spec_text = "[sweep]\nname = \"demo\"\n";
-  const std::string written = run(std::string("/usr/bin/python3 ") + CIR_STORE_TEST_DIR +
-                                  "/write_v1_store.py " + path.string() + " " + kId + " '" + spec_text + "'");
-  ASSERT_EQ(written, "");
-  ASSERT_EQ(version_of(path), 1);
+constexpr char kSpecText[] = "[sweep]\nname = \"demo\"\n";
+
+// write_old_store.py's store of format `version` at `path`; "" or its error.
+std::string write_old_store(int version, const fs::path& path) {
+  return run(std::string("/usr/bin/python3 ") + CIR_STORE_TEST_DIR + "/write_old_store.py " +
+             std::to_string(version) + " " + path.string() + " " + kId + " '" + kSpecText + "'");
+}
+
+std::string first_bytes(const fs::path& path, std::size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(n, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(n));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  return bytes;
+}
+
+// Reads the store of format `version` that write_old_store.py wrote at
+// `path`, goes on with it as a writer and checks what it wrote back.
+void expect_read_and_written_back(const fs::path& path, int version) {
+  ASSERT_EQ(version_of(path), version);
+  ASSERT_EQ(first_bytes(path, 4), "\211HDF")
+      << "a store of format " << version << " begins with HDF5's signature";
   {
     const Reader reader = Reader::open(path);
     ASSERT_EQ(reader.trials().size(), 1u);
@@ -66,11 +85,11 @@ TEST_F(Compat, AVersion1StoreIsReadAsAttempt0AndWrittenBackAsTheCurrentVersion) 
     EXPECT_EQ(reader.trials()[0].epochs_done, 2);
     const auto epochs = reader.epochs(kId);
     ASSERT_EQ(epochs.size(), 2u);  // epoch 0 from the snapshot, 1 from the journal
-    expect_v1_epoch(epochs[0], 0);
-    expect_v1_epoch(epochs[1], 1);
+    expect_old_epoch(epochs[0], 0);
+    expect_old_epoch(epochs[1], 1);
     EXPECT_EQ(reader.epochs(kId, 0), epochs);
   }
-  SweepHeader same = header(spec_text);
+  SweepHeader same = header(kSpecText);
   same.spec_digest = Reader::open(path).header().spec_digest;
   {
     Writer writer = Writer::open(path, same);
@@ -80,19 +99,58 @@ TEST_F(Compat, AVersion1StoreIsReadAsAttempt0AndWrittenBackAsTheCurrentVersion) 
     writer.set_status(kId, TrialStatus::done);
   }
   EXPECT_EQ(version_of(path), kFormatVersion);
+  EXPECT_EQ(first_bytes(path, 21), "cir-results snapshot\n") << "written back without its checksum block";
   const Reader reader = Reader::open(path);
   EXPECT_EQ(reader.trials()[0].status, TrialStatus::done);
   const auto epochs = reader.epochs(kId);
   ASSERT_EQ(epochs.size(), 3u);
-  expect_v1_epoch(epochs[0], 0);
-  expect_v1_epoch(epochs[1], 1);
+  expect_old_epoch(epochs[0], 0);
+  expect_old_epoch(epochs[1], 1);
   expect_same(epochs[2], record(kId, 2));
-  // h5py sees the attempt columns, every row of attempt 0.
+  // h5py reads the file past its checksum block and sees the attempt
+  // columns, every row of attempt 0.
   const std::string attempts =
       run("/usr/bin/python3 -c \"import h5py; f = h5py.File('" + path.string() +
           "'); print(list(f['epochs']['attempt']), list(f['recalls']['attempt'][:2]), "
-          "list(f['trials']['retries']))\"");
-  EXPECT_EQ(attempts, "[0, 0, 0] [0, 0] [0]\n");
+          "list(f['trials']['retries']), f.attrs['version'])\"");
+  EXPECT_EQ(attempts, "[0, 0, 0] [0, 0] [0] " + std::to_string(kFormatVersion) + "\n");
+}
+
+TEST_F(Compat, AVersion1StoreIsReadAsAttempt0AndWrittenBackAsTheCurrentVersion) {
+  const fs::path path = dir_ / "demo.h5";
+  ASSERT_EQ(write_old_store(1, path), "");
+  expect_read_and_written_back(path, 1);
+}
+
+TEST_F(Compat, AVersion2StoreIsReadUnverifiedAndWrittenBackWithItsChecksum) {
+  const fs::path path = dir_ / "demo.h5";
+  ASSERT_EQ(write_old_store(2, path), "");
+  expect_read_and_written_back(path, 2);
+}
+
+// A store of the current format is checked before it is read; one without
+// its checksum block (another program rewrote it, or its first bytes were
+// replaced) is not read unverified as an older one.
+TEST_F(Compat, ACurrentStoreWithoutItsChecksumBlockIsRefused) {
+  const fs::path path = dir_ / "demo.h5";
+  ASSERT_EQ(write_old_store(kFormatVersion, path), "");
+  for (const bool writer : {false, true}) {
+    try {
+      if (writer) {
+        Writer::open(path, header(kSpecText));
+      } else {
+        Reader::open(path);
+      }
+      ADD_FAILURE() << (writer ? "the writer" : "the reader") << " opened a store without its checksum";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), ExitCode::store_refused) << error.what();
+      EXPECT_NE(std::string(error.what())
+                    .find("has format version " + std::to_string(kFormatVersion) + " but no checksum block"),
+                std::string::npos)
+          << error.what();
+      EXPECT_NE(std::string(error.what()).find(path.string()), std::string::npos) << error.what();
+    }
+  }
 }
 
 }  // namespace

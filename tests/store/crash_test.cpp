@@ -1,16 +1,21 @@
 // A writer killed with SIGKILL at any instant leaves a complete store that
 // holds exactly the commits made before the kill: a child process commits
 // one epoch at a time in a loop, the parent kills it at random moments, 200
-// times, and opens the store after every kill. Readers meanwhile always
-// open a complete store.
+// times, and opens the store after every kill (its checksum checked).
+// Readers meanwhile always open a complete store. A kill placed between
+// HDF5 closing a new snapshot and its rename leaves the old one.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <random>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "common/error.hpp"
 #include "store/store.hpp"
@@ -110,6 +115,58 @@ TEST_F(Crash, ReadersOpenTheStoreWhileAWriterCommits) {
   waitpid(child, &status, 0);
   EXPECT_TRUE(WIFSIGNALED(status)) << "the writer stopped by itself, see its message above";
   EXPECT_GT(seen, 0) << "the readers never saw a commit";
+}
+
+std::string bytes_of(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A writer killed after HDF5 has closed its new snapshot (<store>.tmp, its
+// checksum block written) and before the rename (CIR_FAULT=store.commit:1
+// in store_commit_writer) leaves the store as it was, and readable; the
+// snapshot it did not publish is complete, and the next writer removes it.
+TEST_F(Crash, AKillBetweenClosingTheNewSnapshotAndItsRenameKeepsTheOldOne) {
+  const fs::path path = dir_ / "crash.h5";
+  const fs::path tmp = path.string() + ".tmp";
+  const TrialSpec spec = trial(0);
+  {
+    Writer writer = Writer::open(path, header());
+    writer.add_trials({spec});
+    for (int epoch = 0; epoch < 3; ++epoch) writer.append_epoch(record(spec.id, epoch));
+  }
+  const std::string before = bytes_of(path);
+  std::vector<std::string> environment;
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    if (std::string_view(*variable).rfind("CIR_FAULT=", 0) != 0) environment.emplace_back(*variable);
+  }
+  environment.emplace_back("CIR_FAULT=store.commit:1");
+  std::vector<char*> envp;
+  for (std::string& variable : environment) envp.push_back(variable.data());
+  envp.push_back(nullptr);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0) << "fork failed";
+  if (child == 0) {
+    execle(CIR_STORE_COMMIT_WRITER, CIR_STORE_COMMIT_WRITER, path.c_str(), static_cast<char*>(nullptr),
+           envp.data());
+    _exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "the writer was not killed at store.commit (exit " << WEXITSTATUS(status)
+      << "), see its message above";
+  ASSERT_TRUE(fs::exists(tmp)) << "the writer died before writing its snapshot";
+  EXPECT_EQ(bytes_of(path), before) << "the store changed before the rename";
+  {
+    const Reader reader = Reader::open(path);
+    ASSERT_EQ(reader.trials().size(), 1u);
+    EXPECT_EQ(reader.epochs(spec.id).size(), 3u);
+  }
+  EXPECT_EQ(Reader::open(tmp).trials().size(), 2u) << "the unpublished snapshot is complete and checksummed";
+  { Writer writer = Writer::open(path, header()); }
+  EXPECT_FALSE(fs::exists(tmp));
+  EXPECT_EQ(Reader::open(path).epochs(spec.id).size(), 3u);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // A store written by cir is usable by the tools researchers already have:
-// Debian's python3 with h5py and pandas reads every number cir wrote, and
-// h5dump prints it.
+// Debian's python3 with h5py and pandas reads every number cir wrote,
+// h5dump prints it, and sha256sum checks it.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -134,6 +134,24 @@ TEST_F(Python, H5dumpPrintsTheStore) {
         std::string("\"failed")}) {
     EXPECT_NE(dump.out.find(expected), std::string::npos) << "h5dump lacks " << expected;
   }
+}
+
+// The checksum block is checked with coreutils as docs/store-format.md
+// shows: its second line holds the SHA-256 of every byte after that line.
+TEST_F(Python, Sha256sumChecksTheStoreAsCirDoes) {
+  const fs::path path = dir_ / "demo.h5";
+  write_store(path);
+  const cir::testing::Shell block = run("head -c 512 " + path.string() + " | tr -d '\\0'");
+  ASSERT_EQ(block.code, 0) << block.out;
+  EXPECT_EQ(block.out.rfind("cir-results snapshot\nsha256 ", 0), 0u) << block.out;
+  EXPECT_NE(block.out.find("\nformat " + std::to_string(kFormatVersion) + "\nbytes " +
+                           std::to_string(fs::file_size(path)) + "\n"),
+            std::string::npos)
+      << block.out;
+  const cir::testing::Shell stored = run("head -n 2 " + path.string() + " | tail -n 1 | cut -c 8-");
+  const cir::testing::Shell computed = run("tail -c +94 " + path.string() + " | sha256sum | cut -c 1-64");
+  EXPECT_EQ(stored.out.size(), 65u) << stored.out;
+  EXPECT_EQ(stored.out, computed.out);
 }
 
 }  // namespace

@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
 #include "common/error.hpp"
+#include "store/checksum.hpp"
+#include "store/snapshot.hpp"
 #include "store/store.hpp"
 #include "store_fixture.hpp"
 
@@ -57,19 +60,28 @@ TEST_F(Refusal, AFileThatIsNotHdf5) {
   expect_refused(path, "empty");
 }
 
+// An HDF5 file with one data set, and `user_block` bytes before it (0 for
+// none).
+void write_foreign_hdf5(const fs::path& path, hsize_t user_block) {
+  const hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+  H5Pset_userblock(fcpl, user_block);
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+  const hsize_t dims[1] = {4};
+  const hid_t space = H5Screate_simple(1, dims, nullptr);
+  const hid_t data = H5Dcreate2(file, "data", H5T_NATIVE_INT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const int values[4] = {1, 2, 3, 4};
+  H5Dwrite(data, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+  H5Dclose(data);
+  H5Sclose(space);
+  H5Fclose(file);
+  H5Pclose(fcpl);
+}
+
 TEST_F(Refusal, AnHdf5FileThatCirDidNotWrite) {
   const fs::path path = dir_ / "other.h5";
-  {
-    const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    const hsize_t dims[1] = {4};
-    const hid_t space = H5Screate_simple(1, dims, nullptr);
-    const hid_t data = H5Dcreate2(file, "data", H5T_NATIVE_INT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const int values[4] = {1, 2, 3, 4};
-    H5Dwrite(data, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
-    H5Dclose(data);
-    H5Sclose(space);
-    H5Fclose(file);
-  }
+  write_foreign_hdf5(path, 0);
+  expect_refused(path, "not a cir results store");
+  write_foreign_hdf5(path, 512);
   expect_refused(path, "not a cir results store");
 }
 
@@ -84,29 +96,96 @@ TEST_F(Refusal, AStoreOfANewerFormatVersion) {
     H5Aclose(attribute);
     H5Fclose(file);
   }
+  seal_snapshot(path, kFormatVersion + 1);
   expect_refused(path, "format version " + std::to_string(kFormatVersion + 1));
+}
+
+// A store with two trials, epochs and recalls (/epochs and /recalls in
+// chunks, the trials' texts in HDF5's global heap).
+void write_full_store(const fs::path& path) {
+  Writer writer = Writer::open(path, header());
+  const TrialSpec a = trial(0), b = trial(1);
+  writer.add_trials({a, b});
+  for (const TrialSpec& t : {a, b}) {
+    writer.set_status(t.id, TrialStatus::running);
+    for (int epoch = 0; epoch < 20; ++epoch) writer.append_epoch(record(t.id, epoch));
+    writer.set_status(t.id, TrialStatus::done);
+  }
 }
 
 TEST_F(Refusal, ATruncatedStore) {
   const fs::path path = dir_ / "demo.h5";
-  {
-    Writer writer = Writer::open(path, header());
-    const TrialSpec t = trial(0);
-    writer.add_trials({t});
-    for (int epoch = 0; epoch < 20; ++epoch) writer.append_epoch(record(t.id, epoch));
-  }
+  write_full_store(path);
   const std::string whole = bytes_of(path);
-  write_bytes(path, whole.substr(0, whole.size() / 2));
-  expect_refused(path, "truncated or corrupt");
+  for (const std::size_t size : {whole.size() - 1, whole.size() / 2, std::size_t{4096}, kUserBlockSize,
+                                 kUserBlockSize - 1, std::size_t{30}}) {
+    SCOPED_TRACE("cut to " + std::to_string(size) + " of " + std::to_string(whole.size()) + " bytes");
+    write_bytes(path, whole.substr(0, size));
+    expect_refused(path, "truncated or corrupt");
+  }
+  write_bytes(path, whole.substr(0, whole.size() - 1));
+  expect_refused(path, "holds " + std::to_string(whole.size() - 1) + " bytes, cir wrote " +
+                           std::to_string(whole.size()) + ": it was cut short");
 }
 
+// libhdf5 reads a damaged file out of bounds (docs/hostile-inputs.md), so a
+// store refuses every changed byte before HDF5 sees the file: in its
+// checksum block (the magic, the digest, the format, the padding), in
+// HDF5's superblock, in the global heap of its texts, in the chunks of its
+// rows and at its end. Then every byte of the block and every 7th byte of
+// the file, one at a time.
+TEST_F(Refusal, AStoreWithAnyByteChangedIsRefusedBeforeHdf5ReadsIt) {
+  const fs::path path = dir_ / "demo.h5";
+  write_full_store(path);
+  const std::string whole = bytes_of(path);
+  const std::size_t heap = whole.find("GCOL");
+  ASSERT_NE(heap, std::string::npos) << "no global heap in the store";
+  const std::size_t digest = std::string("cir-results snapshot\nsha256 ").size();
+  ASSERT_EQ(whole.substr(digest - 7, 7), "sha256 ");
+  for (const std::size_t at :
+       {std::size_t{0}, digest + 10, whole.find("format "), std::size_t{400}, kUserBlockSize,
+        kUserBlockSize + 20, heap, heap + 40, whole.size() / 2, whole.size() - 1}) {
+    SCOPED_TRACE("byte " + std::to_string(at) + " of " + std::to_string(whole.size()));
+    std::string changed = whole;
+    changed[at] = static_cast<char>(changed[at] ^ 0x01);
+    write_bytes(path, changed);
+    expect_refused(path, "truncated or corrupt");
+  }
+  // The same bytes as a reader reads them, parsed in memory (read_image).
+  std::vector<char> bytes(whole.begin(), whole.end());
+  std::size_t tried = 0;
+  for (std::size_t at = 0; at < bytes.size(); at += at < kUserBlockSize ? 1 : 7, ++tried) {
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x80);
+    try {
+      read_image(bytes, path.string());
+      ADD_FAILURE() << "the store was read with byte " << at << " changed";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), ExitCode::store_refused) << "byte " << at << ": " << error.what();
+      EXPECT_NE(std::string(error.what()).find("truncated or corrupt"), std::string::npos)
+          << "byte " << at << ": " << error.what();
+    }
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x80);
+  }
+  RecordProperty("bytes_changed", static_cast<int>(tried));
+  write_bytes(path, whole);
+  EXPECT_EQ(Reader::open(path).trials().size(), 2u) << "the store itself reads";
+}
+
+// Garbage after HDF5's signature: in a store (after its checksum block and
+// the signature), and in a file that begins with the signature as stores
+// of format 1 and 2 do, which HDF5 reads unverified.
 TEST_F(Refusal, AStoreWhoseBytesAfterTheSignatureAreGarbage) {
   const fs::path path = dir_ / "demo.h5";
   { Writer writer = Writer::open(path, header()); }
-  std::string bytes = bytes_of(path);
-  for (std::size_t i = 8; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 131) % 251);
-  write_bytes(path, bytes);
-  expect_refused(path, "truncated or corrupt");
+  const std::string whole = bytes_of(path);
+  ASSERT_EQ(whole.substr(kUserBlockSize, 8), "\211HDF\r\n\032\n");
+  for (const std::size_t keep : {kUserBlockSize + 8, std::size_t{0}}) {
+    std::string bytes = keep > 0 ? whole : "\211HDF\r\n\032\n" + whole.substr(8);
+    for (std::size_t i = std::max<std::size_t>(keep, 8); i < bytes.size(); ++i)
+      bytes[i] = static_cast<char>((i * 131) % 251);
+    write_bytes(path, bytes);
+    expect_refused(path, "truncated or corrupt");
+  }
 }
 
 TEST_F(Refusal, AMissingStoreIsAUsageErrorForReaders) {
