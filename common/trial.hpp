@@ -54,18 +54,31 @@ constexpr auto fields(std::type_identity<TrialSpec>) {
 }
 static_assert(lists_every_member<TrialSpec>());
 
-// Recall@K of one split at one epoch.
+// Recall@K of one split at one epoch, and what it was measured on: the
+// split's queries and gallery images evaluated, and the protocol's (those
+// plus what data.missing_images = "skip" dropped for a missing image). A
+// count and its total of 0 come from a store or checkpoint written before
+// the counts were recorded: unknown, not a shortfall.
 struct RecallValue {
   std::string split;  // "dress", "shirt", "toptee", "test", "val", …
   std::int32_t k = 0;
   double value = 0.0;  // percent, 0–100
+  std::int64_t queries = 0, queries_total = 0;
+  std::int64_t gallery = 0, gallery_total = 0;
 
   bool operator==(const RecallValue&) const = default;
 };
 
+// The names are the store's /recalls columns (results/README.md), whose
+// row store/snapshot.hpp lays out by hand (RecallRow).
 constexpr auto fields(std::type_identity<RecallValue>) {
-  return std::tuple{Field{"split", &RecallValue::split}, Field{"k", &RecallValue::k},
-                    Field{"value", &RecallValue::value}};
+  return std::tuple{Field{"split", &RecallValue::split},
+                    Field{"k", &RecallValue::k},
+                    Field{"value", &RecallValue::value},
+                    Field{"queries", &RecallValue::queries},
+                    Field{"queries_total", &RecallValue::queries_total},
+                    Field{"gallery", &RecallValue::gallery},
+                    Field{"gallery_total", &RecallValue::gallery_total}};
 }
 static_assert(lists_every_member<RecallValue>());
 

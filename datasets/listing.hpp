@@ -57,12 +57,17 @@ struct EvalSplit {
   std::string name;                   // "dress", "test", …: the store's recall split
   std::vector<std::int64_t> gallery;  // image numbers
   std::vector<Query> queries;
+  // What data.missing_images = "skip" left out of the split because an
+  // image was missing: its protocol has queries.size() + dropped_queries
+  // queries (the store's RecallValue::queries_total), and so the gallery.
+  std::int64_t dropped_queries = 0, dropped_gallery = 0;
 };
 
-// What data.missing_images = "skip" left out because an image was missing.
+// What data.missing_images = "skip" left out of the whole dataset because an
+// image was missing (each split counts its own queries and gallery images).
 struct Dropped {
-  std::int64_t images = 0, triplets = 0, queries = 0, gallery = 0;
-  bool any() const { return images + triplets + queries + gallery > 0; }
+  std::int64_t images = 0, triplets = 0;
+  bool any() const { return images + triplets > 0; }
 };
 
 struct ReaderOptions {

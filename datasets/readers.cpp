@@ -54,13 +54,14 @@ std::shared_ptr<Dataset> ready_for_training(Scan scan, const ReaderOptions& o) {
     }
   }
   std::vector<EvalSplit> splits;
+  std::int64_t queries = 0, gallery = 0;  // dropped, over the splits
   for (const auto& s : ds.splits()) {
     EvalSplit out;
     out.name = s.name;
     std::vector<std::int64_t> moved(s.gallery.size(), -1);
     for (std::size_t p = 0; p < s.gallery.size(); ++p) {
       if (missing[s.gallery[p]]) {
-        ++dropped.gallery;
+        ++out.dropped_gallery;
       } else {
         moved[p] = static_cast<std::int64_t>(out.gallery.size());
         out.gallery.push_back(s.gallery[p]);
@@ -71,17 +72,19 @@ std::shared_ptr<Dataset> ready_for_training(Scan scan, const ReaderOptions& o) {
       for (auto m : q.true_matches)
         if (moved[m] >= 0) kept.true_matches.push_back(moved[m]);
       if (missing[q.reference] || kept.true_matches.empty()) {
-        ++dropped.queries;
+        ++out.dropped_queries;
       } else {
         out.queries.push_back(std::move(kept));
       }
     }
+    queries += out.dropped_queries;
+    gallery += out.dropped_gallery;
     splits.push_back(std::move(out));
   }
   log::warn(
       "{}: {} missing images skipped (data.missing_images = \"skip\"): dropped {} training triplets, {} "
       "queries, {} gallery images; results are not on the full protocol",
-      o.root.string(), dropped.images, dropped.triplets, dropped.queries, dropped.gallery);
+      o.root.string(), dropped.images, dropped.triplets, queries, gallery);
   auto out = std::make_shared<Dataset>(ds.name(), ds.image_source(), std::move(training), std::move(splits),
                                        ds.image_size(), ds.mirroring());
   out->set_dropped(dropped);

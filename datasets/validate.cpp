@@ -97,11 +97,14 @@ std::string describe_stats(const Dataset& ds) {
         "  Recall@1/10/50 of a random ranking: {:.2f} / {:.2f} / {:.2f}\n",
         s.name, s.gallery.size(), s.queries.size(), matches.text(), query_words.text(), chance_recall(s, 1),
         chance_recall(s, 10), chance_recall(s, 50));
+    if (s.dropped_queries + s.dropped_gallery > 0) {
+      out += fmt::format("  dropped for missing images: gallery {}, queries {}\n", s.dropped_gallery,
+                         s.dropped_queries);
+    }
   }
   if (ds.dropped().any()) {
     const auto& d = ds.dropped();
-    out += fmt::format("dropped for missing images: {} images, {} triplets, {} queries, {} gallery entries\n",
-                       d.images, d.triplets, d.queries, d.gallery);
+    out += fmt::format("dropped for missing images: {} images, {} triplets\n", d.images, d.triplets);
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -22,6 +23,10 @@ constexpr std::uint32_t kJournalVersion = 2;
 // attempt, and the columns added since) read as 0.
 constexpr std::uint32_t kV1EpochRowSize = 92, kV1RecallRowSize = 48;
 static_assert(kV1EpochRowSize < sizeof(EpochRow) && kV1RecallRowSize < sizeof(RecallRow));
+// Version 2 before /recalls had the query and gallery counts: recall rows
+// end at the attempt, the counts read as 0 (unknown).
+constexpr std::uint32_t kV2CountlessRecallRowSize = offsetof(RecallRow, queries);
+static_assert(kV2CountlessRecallRowSize == 52);
 constexpr std::size_t kHeaderSize = sizeof kMagic + 4 + 8 + 4 + 4;
 // Frame: payload size (8 bytes), CRC-32 of the payload (4), payload.
 constexpr std::size_t kFrameHead = 8 + 4;
@@ -99,8 +104,8 @@ TrialRow trial_row(const nlohmann::json& j) {
   return row;
 }
 
-// Appends rows of `row_size` bytes each: sizeof(Row), or a shorter version
-// 1 row, whose missing last bytes stay 0.
+// Appends rows of `row_size` bytes each: sizeof(Row), or a shorter row of
+// an older layout, whose missing last bytes stay 0.
 template <typename Row>
 bool take_rows(Cursor& cursor, std::vector<Row>& rows, std::size_t row_size) {
   std::uint64_t n = 0;
@@ -174,9 +179,9 @@ JournalFit apply_journal(const std::vector<char>& bytes, const std::string& path
   cursor.get(epoch_size);
   cursor.get(recall_size);
   const bool v1 = version == 1 && epoch_size == kV1EpochRowSize && recall_size == kV1RecallRowSize;
-  const bool current =
-      version == kJournalVersion && epoch_size == sizeof(EpochRow) && recall_size == sizeof(RecallRow);
-  if (!v1 && !current) {
+  const bool v2 = version == kJournalVersion && epoch_size == sizeof(EpochRow) &&
+                  (recall_size == sizeof(RecallRow) || recall_size == kV2CountlessRecallRowSize);
+  if (!v1 && !v2) {
     throw refused(path, "the journal was written by a cir with another row layout (journal version " +
                             std::to_string(version) + ")");
   }

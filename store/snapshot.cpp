@@ -115,6 +115,10 @@ h5::Handle recall_type() {
   insert(type, "k", HOFFSET(RecallRow, k), H5T_NATIVE_INT32);
   insert(type, "value", HOFFSET(RecallRow, value), H5T_NATIVE_DOUBLE);
   insert(type, "attempt", HOFFSET(RecallRow, attempt), H5T_NATIVE_INT32);
+  insert(type, "queries", HOFFSET(RecallRow, queries), H5T_NATIVE_INT64);
+  insert(type, "queries_total", HOFFSET(RecallRow, queries_total), H5T_NATIVE_INT64);
+  insert(type, "gallery", HOFFSET(RecallRow, gallery), H5T_NATIVE_INT64);
+  insert(type, "gallery_total", HOFFSET(RecallRow, gallery_total), H5T_NATIVE_INT64);
   return type;
 }
 
@@ -414,6 +418,10 @@ std::vector<RecallRow> recall_rows(const EpochRecord& record, std::int32_t attem
     row.k = recall.k;
     row.value = recall.value;
     row.attempt = attempt;
+    row.queries = recall.queries;
+    row.queries_total = recall.queries_total;
+    row.gallery = recall.gallery;
+    row.gallery_total = recall.gallery_total;
     rows.push_back(row);
   }
   return rows;
@@ -447,7 +455,13 @@ std::int32_t row_attempt(const EpochRow& row) {
 }
 
 RecallValue recall_value(const RecallRow& row) {
-  return RecallValue{fixed_field(row.split, kSplitWidth), row.k, row.value};
+  return RecallValue{.split = fixed_field(row.split, kSplitWidth),
+                     .k = row.k,
+                     .value = row.value,
+                     .queries = row.queries,
+                     .queries_total = row.queries_total,
+                     .gallery = row.gallery,
+                     .gallery_total = row.gallery_total};
 }
 
 // One column per swept key: numbers as float64 (int64 when every value is

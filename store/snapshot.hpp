@@ -63,6 +63,9 @@ inline constexpr std::size_t kEpochAttemptOffset = epoch_row_size();
 
 // The rows of /epochs and /recalls, byte for byte as they lie in the file
 // (packed compound types), so a commit copies them without conversion.
+// A /recalls row holds the members of RecallValue (common/trial.hpp) laid
+// out by hand: columns are only ever added at its end, so that a row an
+// older cir wrote is a prefix of this one and its new columns read as 0.
 struct EpochRow {
   char bytes[kEpochAttemptOffset + sizeof(std::int32_t)];
 };
@@ -73,7 +76,9 @@ struct RecallRow {
   char split[kSplitWidth];
   std::int32_t k;
   double value;
-  std::int32_t attempt;  // last, like the attempt of an /epochs row
+  std::int32_t attempt;  // like the attempt of an /epochs row
+  // Added after the attempt: a row written before them (52 bytes) lacks them.
+  std::int64_t queries, queries_total, gallery, gallery_total;
 };
 #pragma pack(pop)
 

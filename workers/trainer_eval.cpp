@@ -68,9 +68,16 @@ std::vector<RecallValue> evaluate(model::ComposedModelImpl& net,
       truth.push_back(QueryTruth{.matches = query.true_matches, .exclude = query.exclude});
     }
     const std::vector<double> values = recall_at(match_ranks(queries, gallery, truth), ks);
+    const auto evaluated = static_cast<std::int64_t>(split.queries.size());
+    const auto ranked = static_cast<std::int64_t>(split.gallery.size());
     for (std::size_t k = 0; k < ks.size(); ++k) {
-      recalls.push_back(
-          RecallValue{.split = split.name, .k = static_cast<std::int32_t>(ks[k]), .value = values[k]});
+      recalls.push_back(RecallValue{.split = split.name,
+                                    .k = static_cast<std::int32_t>(ks[k]),
+                                    .value = values[k],
+                                    .queries = evaluated,
+                                    .queries_total = evaluated + split.dropped_queries,
+                                    .gallery = ranked,
+                                    .gallery_total = ranked + split.dropped_gallery});
     }
   }
   return recalls;

@@ -35,11 +35,17 @@ TrialState trial_state_from_json(const nlohmann::json& j, const std::string& wha
     state.sums.samples = sums.at("samples").get<std::int64_t>();
     state.sums.train_seconds = sums.at("train_seconds").get<double>();
     for (const auto& stored : j.at("history")) {
-      // A record from an older checkpoint lacks the fields added since (they
-      // read as their defaults) and may name the id "trial_id".
+      // A record from an older checkpoint lacks the fields added since, its
+      // recalls' too (they read as their defaults), and may name the id
+      // "trial_id".
       nlohmann::json record = EpochRecord{};
       record.update(stored);
       if (!stored.contains("trial")) record["trial"] = stored.at("trial_id");
+      for (auto& recall : record.at("recalls")) {
+        nlohmann::json filled = RecallValue{};
+        filled.update(recall);
+        recall = std::move(filled);
+      }
       state.history.push_back(record.get<EpochRecord>());
     }
     return state;

@@ -234,14 +234,69 @@ TEST_F(Exported, MissingImagesStopWithTheListOrAreSkippedAndCounted) {
   EXPECT_LE(d.images, removed);  // training images that no triplet uses are not read
   EXPECT_GT(d.triplets, 0);
   EXPECT_EQ(ds->training().size() + d.triplets, syn->training().size());
-  EXPECT_EQ(ds->splits()[0].queries.size() + d.queries, syn->splits()[0].queries.size());
-  EXPECT_EQ(ds->splits()[0].gallery.size() + d.gallery, static_cast<std::size_t>(syn->pool_size()));
+  const auto& split = ds->splits()[0];
+  EXPECT_GT(split.dropped_queries, 0);
+  EXPECT_GT(split.dropped_gallery, 0);
+  EXPECT_EQ(split.queries.size() + split.dropped_queries, syn->splits()[0].queries.size());
+  EXPECT_EQ(split.gallery.size() + split.dropped_gallery, static_cast<std::size_t>(syn->pool_size()));
   for (const auto& t : ds->training()) {
     EXPECT_TRUE(fs::exists(ds->images().name(t.reference)));
     EXPECT_TRUE(fs::exists(ds->images().name(t.target)));
   }
   for (const auto& q : ds->splits()[0].queries)
     for (auto m : q.true_matches) EXPECT_TRUE(fs::exists(ds->images().name(ds->splits()[0].gallery[m])));
+}
+
+// FashionIQ has three evaluation splits: an image that only the dress split
+// uses shortens the dress split alone, and each split's counts add up to its
+// full protocol (what the store records as queries of queries_total).
+TEST_F(Exported, SkippedImagesAreCountedPerEvaluationSplit) {
+  export_as("fashioniq");
+  const auto full = read_fashioniq(options(dir.path()));
+  ASSERT_EQ(full->splits().size(), 3u);
+  const auto in_gallery = [](const EvalSplit& split, std::int64_t image) {
+    return std::find(split.gallery.begin(), split.gallery.end(), image) != split.gallery.end();
+  };
+  std::int64_t gone = -1;
+  for (const auto& q : full->splits()[0].queries) {
+    if (!in_gallery(full->splits()[1], q.reference) && !in_gallery(full->splits()[2], q.reference)) {
+      gone = q.reference;
+      break;
+    }
+  }
+  ASSERT_GE(gone, 0) << "every dress query's reference is in another split's gallery too";
+  ASSERT_TRUE(fs::remove(full->images().name(gone)));
+
+  auto o = options(dir.path());
+  o.missing_images = "skip";
+  const auto ds = read_fashioniq(o);
+  EXPECT_EQ(ds->dropped().images, 1);
+  ASSERT_EQ(ds->splits().size(), 3u);
+  for (std::size_t s = 0; s < 3; ++s) {
+    const EvalSplit& before = full->splits()[s];
+    const EvalSplit& after = ds->splits()[s];
+    // Every query has one true match: it goes when its reference or its target is the missing image.
+    std::int64_t lost = 0;
+    for (const auto& q : before.queries)
+      lost += q.reference == gone || before.gallery[q.true_matches.at(0)] == gone ? 1 : 0;
+    EXPECT_EQ(after.dropped_queries, lost) << after.name;
+    EXPECT_EQ(after.dropped_gallery, in_gallery(before, gone) ? 1 : 0) << after.name;
+    EXPECT_EQ(after.queries.size() + after.dropped_queries, before.queries.size()) << after.name;
+    EXPECT_EQ(after.gallery.size() + after.dropped_gallery, before.gallery.size()) << after.name;
+  }
+  EXPECT_GT(ds->splits()[0].dropped_queries, 0);
+  EXPECT_EQ(ds->splits()[1].dropped_queries + ds->splits()[1].dropped_gallery, 0);
+  EXPECT_EQ(ds->splits()[2].dropped_queries + ds->splits()[2].dropped_gallery, 0);
+  const std::string stats = describe_stats(*ds);
+  EXPECT_NE(stats.find(fmt::format("split dress: gallery {}, queries {}", ds->splits()[0].gallery.size(),
+                                   ds->splits()[0].queries.size())),
+            std::string::npos)
+      << stats;
+  EXPECT_NE(stats.find(fmt::format("  dropped for missing images: gallery 1, queries {}\n",
+                                   ds->splits()[0].dropped_queries)),
+            std::string::npos)
+      << stats;
+  EXPECT_EQ(stats.find("gallery 0, queries 0"), std::string::npos) << "only the dress split lost anything";
 }
 
 TEST_F(Exported, BadIndexEntriesAreErrorsNamingFileAndLine) {

@@ -5,7 +5,9 @@
 // cir reads them, unverified (every row of version 1 as attempt 0, the
 // journal's frame applied), and a writer goes on with them and writes them
 // back as the current version, checksummed, which h5py then reads with the
-// attempt columns. A current store without its block is refused.
+// attempt columns. Neither has /recalls' query and gallery counts: they read
+// as 0 of 0 (unknown), from the snapshot and from the journal's shorter
+// recall rows. A current store without its block is refused.
 #include <hdf5.h>
 
 #include <array>
@@ -43,7 +45,8 @@ std::int64_t version_of(const fs::path& path) {
   return version;
 }
 
-// Epoch `epoch` as write_old_store.py writes it: metric i is epoch + i / 8.
+// Epoch `epoch` as write_old_store.py writes it: metric i is epoch + i / 8,
+// and the recalls have no counts.
 void expect_old_epoch(const EpochRecord& got, int epoch) {
   EXPECT_EQ(got.trial_id, kId);
   EXPECT_EQ(got.epoch, epoch);
@@ -91,10 +94,10 @@ void expect_read_and_written_back(const fs::path& path, int version) {
   }
   SweepHeader same = header(kSpecText);
   same.spec_digest = Reader::open(path).header().spec_digest;
+  const EpochRecord last = record(kId, 2);
   {
     Writer writer = Writer::open(path, same);
     writer.add_trials({Reader::open(path).trials()[0].spec});
-    EpochRecord last = record(kId, 2);
     writer.append_epoch(last);
     writer.set_status(kId, TrialStatus::done);
   }
@@ -106,14 +109,17 @@ void expect_read_and_written_back(const fs::path& path, int version) {
   ASSERT_EQ(epochs.size(), 3u);
   expect_old_epoch(epochs[0], 0);
   expect_old_epoch(epochs[1], 1);
-  expect_same(epochs[2], record(kId, 2));
+  expect_same(epochs[2], last);
   // h5py reads the file past its checksum block and sees the attempt
-  // columns, every row of attempt 0.
+  // columns, every row of attempt 0, and the count columns, 0 in the rows
+  // written before them.
   const std::string attempts =
       run("/usr/bin/python3 -c \"import h5py; f = h5py.File('" + path.string() +
           "'); print(list(f['epochs']['attempt']), list(f['recalls']['attempt'][:2]), "
-          "list(f['trials']['retries']), f.attrs['version'])\"");
-  EXPECT_EQ(attempts, "[0, 0, 0] [0, 0] [0] " + std::to_string(kFormatVersion) + "\n");
+          "list(f['trials']['retries']), f.attrs['version'], list(f['recalls']['queries_total']))\"");
+  std::string totals = "[0, 0, 0, 0";
+  for (const RecallValue& r : last.recalls) totals += ", " + std::to_string(r.queries_total);
+  EXPECT_EQ(attempts, "[0, 0, 0] [0, 0] [0] " + std::to_string(kFormatVersion) + " " + totals + "]\n");
 }
 
 TEST_F(Compat, AVersion1StoreIsReadAsAttempt0AndWrittenBackAsTheCurrentVersion) {

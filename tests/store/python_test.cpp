@@ -106,6 +106,10 @@ TEST_F(Python, H5pyAndPandasReadEveryNumber) {
       EXPECT_EQ(recalls["split"][recall_row], recall.split);
       EXPECT_EQ(recalls["k"][recall_row], recall.k);
       EXPECT_EQ(recalls["value"][recall_row].get<double>(), recall.value);
+      EXPECT_EQ(recalls["queries"][recall_row], recall.queries);
+      EXPECT_EQ(recalls["queries_total"][recall_row], recall.queries_total);
+      EXPECT_EQ(recalls["gallery"][recall_row], recall.gallery);
+      EXPECT_EQ(recalls["gallery_total"][recall_row], recall.gallery_total);
       ++recall_row;
     }
   }

@@ -69,7 +69,14 @@ inline EpochRecord record(const std::string& id, int epoch, bool with_recalls = 
   if (with_recalls) {
     for (const char* split : {"dress", "shirt", "toptee"}) {
       for (int k : {10, 50}) {
-        r.recalls.push_back({split, k, (k == 10 ? 20.0 : 45.0) + base + split[0] % 5});
+        const std::int64_t queries = 2000 + split[0] + epoch;
+        r.recalls.push_back({.split = split,
+                             .k = k,
+                             .value = (k == 10 ? 20.0 : 45.0) + base + split[0] % 5,
+                             .queries = queries,
+                             .queries_total = queries + 17,
+                             .gallery = 2 * queries,
+                             .gallery_total = 2 * queries + 5});
       }
     }
   }
@@ -89,11 +96,7 @@ inline void expect_same(const EpochRecord& a, const EpochRecord& b) {
   EXPECT_EQ(a.eval_seconds, b.eval_seconds);
   EXPECT_EQ(a.samples_per_second, b.samples_per_second);
   ASSERT_EQ(a.recalls.size(), b.recalls.size());
-  for (std::size_t i = 0; i < a.recalls.size(); ++i) {
-    EXPECT_EQ(a.recalls[i].split, b.recalls[i].split);
-    EXPECT_EQ(a.recalls[i].k, b.recalls[i].k);
-    EXPECT_EQ(a.recalls[i].value, b.recalls[i].value);
-  }
+  for (std::size_t i = 0; i < a.recalls.size(); ++i) EXPECT_EQ(a.recalls[i], b.recalls[i]);
 }
 
 }  // namespace cir::store::testing
