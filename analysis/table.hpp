@@ -64,8 +64,10 @@ struct Table {
   bool with_paper = false;                // the cells carry the paper's values
   std::optional<std::size_t> baseline{};  // the row the others are tested against
   bool effects = false;  // the cells show their difference from the baseline row, with its interval
-  std::vector<std::string> notes{};      // what the table shows (sweep, selection, seeds, legend)
-  std::vector<std::string> footnotes{};  // flags, missing and partial grid points, points not shown
+  std::vector<std::string> notes{};  // what the table shows (sweep, selection, seeds, legend)
+  // Splits evaluated on fewer queries than their protocol (data.missing_images
+  // = "skip"), flags, missing and partial grid points, points not shown.
+  std::vector<std::string> footnotes{};
 };
 
 struct TableOptions {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "analysis/table.hpp"
@@ -276,7 +277,9 @@ class Context {
       table.notes.push_back(
           "Synthetic data: the paper's values (measured on its datasets) are shown for orientation only.");
     }
-    table.footnotes = flag_notes_;
+    if (const std::string shortfall = shortfall_note(); !shortfall.empty())
+      table.footnotes.push_back(shortfall);
+    table.footnotes.insert(table.footnotes.end(), flag_notes_.begin(), flag_notes_.end());
     if (!absent_.empty()) {
       table.footnotes.push_back(fmt::format("Not in this sweep: {}.", fmt::join(absent_, "; ")));
     }
@@ -461,6 +464,57 @@ class Context {
         return "Epoch of each trial: its last evaluated epoch (--select last).";
     }
     return "";
+  }
+
+  // Which splits the table's counted trials were evaluated on only in part,
+  // because data.missing_images = "skip" dropped queries or gallery images
+  // (RecallValue's counts at the reported epoch): one line naming each, or
+  // "" when every count is complete or unknown (0 of 0, a store written
+  // before the counts were).
+  std::string shortfall_note() const {
+    std::vector<std::string> splits;                         // in order of first appearance
+    std::map<std::string, std::vector<std::string>> counts;  // by split: its distinct shortfalls
+    std::size_t counted = 0, short_trials = 0;
+    for (const Measured& m : trials_) {
+      if (!m.chosen || !points_[m.point].shown) continue;
+      ++counted;
+      bool fell_short = false;
+      std::set<std::string> seen;
+      for (const RecallValue& r : m.chosen->recalls) {
+        if (!seen.insert(r.split).second) continue;  // the same counts for every K
+        if (r.queries >= r.queries_total && r.gallery >= r.gallery_total) continue;
+        fell_short = true;
+        std::string text = r.queries < r.queries_total
+                               ? fmt::format("{} of {} queries", grouped(r.queries), grouped(r.queries_total))
+                               : fmt::format("all {} queries", grouped(r.queries_total));
+        if (r.gallery < r.gallery_total)
+          text += fmt::format(" and {} of {} gallery images", grouped(r.gallery), grouped(r.gallery_total));
+        std::vector<std::string>& texts = counts[r.split];
+        if (texts.empty()) splits.push_back(r.split);
+        if (std::find(texts.begin(), texts.end(), text) == texts.end()) texts.push_back(text);
+      }
+      short_trials += fell_short ? 1 : 0;
+    }
+    if (splits.empty()) return "";
+    std::vector<std::string> parts;
+    for (const std::string& split : splits)
+      parts.push_back(fmt::format("{} ({})", fmt::join(counts[split], " or "), split));
+    const std::string who =
+        short_trials == counted
+            ? std::string("Evaluated on")
+            : fmt::format("{} of the {} trials counted here were evaluated on", short_trials, counted);
+    return fmt::format(
+        "{} {} — data.missing_images = \"skip\" dropped the rest because their images are missing: these "
+        "numbers are not on the dataset's full evaluation protocol and not comparable with the paper's.",
+        who, fmt::join(parts, ", "));
+  }
+
+  // 2017 as "2,017".
+  static std::string grouped(std::int64_t n) {
+    std::string out = std::to_string(n);
+    const std::size_t first = out[0] == '-' ? 1 : 0;
+    for (std::size_t at = out.size(); at > first + 3; at -= 3) out.insert(at - 3, ",");
+    return out;
   }
 
   static std::string trial_state(const Measured& m) {

@@ -56,6 +56,38 @@ TEST_F(Cli, TheReceiptFollowsEveryTableAndPrintsAlone) {
   EXPECT_NE(run.out.find("- spec digest: sha256:"), std::string::npos) << run.out;
 }
 
+// A sweep that data.missing_images = "skip" cut short says so under its
+// table in every format (CSV: on stderr, with the footnotes) and in the HTML
+// page; a complete one does not.
+TEST_F(Cli, ASweepEvaluatedOnFewerQueriesThanItsProtocolSaysSoUnderTheTable) {
+  const std::string line =
+      "- Evaluated on 1,812 of 2,017 queries (dress), all 1,961 queries and 5,300 of 5,373 "
+      "gallery images (toptee) — data.missing_images = \"skip\" dropped the rest";
+  const fs::path store = write_store(dir_, "fiq", counted_fashioniq_sweep(true));
+  Result run = cir_report(store.string() + " --no-figures");
+  EXPECT_EQ(run.code, 0) << run.out;
+  const std::size_t at = run.out.find(line);
+  ASSERT_NE(at, std::string::npos) << run.out;
+  EXPECT_LT(run.out.find("| ours (γ0 = 1) |"), at) << run.out;
+  EXPECT_LT(at, run.out.find("Receipt:")) << run.out;
+  for (const char* format : {"latex", "csv"}) {
+    run = cir_report(store.string() + " --no-figures --format " + format);
+    EXPECT_EQ(run.code, 0) << run.out;
+    EXPECT_NE(run.out.find("Evaluated on 1,812 of 2,017 queries (dress)"), std::string::npos)
+        << format << "\n"
+        << run.out;
+  }
+  const fs::path page = dir_ / "fiq.html";
+  run = cir_report(store.string() + " --no-figures --html " + page.string());
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_NE(read_text(page).find("<li>Evaluated on 1,812 of 2,017 queries (dress)"), std::string::npos);
+
+  run = cir_report(write_store(dir_, "full", counted_fashioniq_sweep(false)).string() + " --no-figures");
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_NE(run.out.find("| ours (γ0 = 1) |"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("missing_images"), std::string::npos) << run.out;
+}
+
 TEST_F(Cli, BadOptionsAreUsageErrors) {
   const fs::path store = write_store(dir_, "gamma0", gamma0_sweep());
   Result run = cir_report(store.string() + " --format html");

@@ -248,6 +248,31 @@ TEST_F(Tables, ReportsWhatIsMissing) {
   EXPECT_NE(all.find("running, 2 of 5 epochs done"), std::string::npos) << all;
 }
 
+// Under data.missing_images = "skip" a trial is evaluated on what its
+// images allow: the table says so under it, split by split, and says
+// nothing when the counts are complete or, in an older store, unknown.
+TEST_F(Tables, SaysWhichSplitsASkippingSweepEvaluatedOnlyInPart) {
+  const std::string cut =
+      "1,812 of 2,017 queries (dress), all 1,961 queries and 5,300 of 5,373 gallery images (toptee) — "
+      "data.missing_images = \"skip\" dropped the rest because their images are missing: these numbers are "
+      "not on the dataset's full evaluation protocol and not comparable with the paper's.";
+  Table t = build(load("fiq", counted_fashioniq_sweep(true)));
+  ASSERT_FALSE(t.footnotes.empty());
+  EXPECT_EQ(t.footnotes.front(), "Evaluated on " + cut);
+  t = build(load("fiq", counted_fashioniq_sweep(true, false)));
+  ASSERT_FALSE(t.footnotes.empty());
+  EXPECT_EQ(t.footnotes.front(), "1 of the 2 trials counted here were evaluated on " + cut);
+  TableOptions generic;
+  generic.table = "generic";
+  t = build(load("fiq", counted_fashioniq_sweep(true)), generic);
+  ASSERT_FALSE(t.footnotes.empty());
+  EXPECT_EQ(t.footnotes.front(), "Evaluated on " + cut);
+  for (const auto& complete : {counted_fashioniq_sweep(false), fashioniq_sweep()}) {
+    for (const std::string& f : build(load("fiq", complete)).footnotes)
+      EXPECT_EQ(f.find("missing_images"), std::string::npos) << f;
+  }
+}
+
 TEST_F(Tables, RefusesALayoutThatCannotShowASweptKey) {
   TableOptions options;
   options.table = "table5";

@@ -1,8 +1,9 @@
 // cir-sweep with the real trainer on 2 ranks: every epoch of every trial
 // reaches the store with its losses and recalls, a trial whose loss blows up
 // is recorded as diverged, and one with an unreadable image as failed, while
-// the others finish; a dataset or weights file that is not there stops the
-// sweep before any trial starts.
+// the others finish; a sweep that skips missing images records how much of
+// the protocol it evaluated; a dataset or weights file that is not there
+// stops the sweep before any trial starts.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -13,7 +14,9 @@
 
 #include "common/rng.hpp"
 #include "datasets/export.hpp"
+#include "datasets/readers.hpp"
 #include "datasets/synthetic.hpp"
+#include "tests/shell.hpp"
 #include "tests/workers/trainer_sweep.hpp"
 
 namespace {
@@ -158,6 +161,58 @@ TEST(TrainerOutcomes, ATrialWithAnUnreadableImageFailsNamingItAndTheOthersFinish
     }
   }
   fs::remove_all(data);
+}
+
+// data.missing_images = "skip" on a Shoes folder that lacks one evaluation
+// image: the trial runs on what is left, the store records how many queries
+// and gallery images of the protocol it was evaluated on, and cir-report says
+// so under its table.
+TEST(TrainerOutcomes, ASweepThatSkipsMissingImagesRecordsWhatItEvaluatedAndTheReportSaysSo) {
+  namespace fs = std::filesystem;
+  const Sweep sweep = tiny_sweep("skip", "ranks_per_trial = 1\n");
+  const fs::path data = sweep.dir / "shoes";
+  cir::datasets::export_synthetic(*tiny_synthetic(), "shoes", data);
+  cir::datasets::ReaderOptions options;
+  options.root = data;
+  options.image_size = 32;
+  const auto full = cir::datasets::read_shoes(options);
+  ASSERT_EQ(full->splits().size(), 1u);
+  const auto& protocol = full->splits()[0];
+  ASSERT_TRUE(fs::remove(full->images().name(protocol.queries[0].reference)));
+  options.missing_images = "skip";
+  const auto left = static_cast<std::int64_t>(cir::datasets::read_shoes(options)->splits()[0].queries.size());
+  const auto queries = static_cast<std::int64_t>(protocol.queries.size());
+  const auto gallery = static_cast<std::int64_t>(protocol.gallery.size());
+  ASSERT_LT(left, queries);
+
+  const std::vector<std::string> args = {
+      "--set", "data.dataset=shoes",       "--set", "data.root=" + data.string(),
+      "--set", "data.missing_images=skip", "--set", "train.epochs=1"};
+  ASSERT_EQ(run_sweep(sweep, 2, args), 0) << read_log(sweep);
+  const auto reader = cir::store::Reader::open(sweep.store());
+  ASSERT_EQ(reader.trials().size(), 1u);
+  const auto epochs = reader.epochs(reader.trials()[0].spec.id);
+  ASSERT_EQ(epochs.size(), 1u);
+  ASSERT_EQ(epochs[0].recalls.size(), 2u) << row_text(epochs[0]);
+  for (const auto& recall : epochs[0].recalls) {
+    EXPECT_EQ(recall.split, "test");
+    EXPECT_EQ(recall.queries, left);
+    EXPECT_EQ(recall.queries_total, queries);
+    EXPECT_EQ(recall.gallery, gallery - 1);
+    EXPECT_EQ(recall.gallery_total, gallery);
+  }
+
+  // The tiny preset evaluates R@1 and R@5, not the R@10 the default selection needs.
+  const auto report = cir::testing::shell(report_program() + " " + sweep.store().string() +
+                                          " --select last --no-figures 2>&1");
+  EXPECT_EQ(report.code, 0) << report.out;
+  EXPECT_NE(
+      report.out.find(fmt::format("- Evaluated on {} of {} queries and {} of {} gallery images (test) — "
+                                  "data.missing_images = \"skip\" dropped the rest",
+                                  left, queries, gallery - 1, gallery)),
+      std::string::npos)
+      << report.out;
+  fs::remove_all(sweep.dir);
 }
 
 // The gamma0 synthetic twin (sweeps/synthetic/gamma0.toml, 24 trials, and

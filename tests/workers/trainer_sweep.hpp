@@ -31,10 +31,16 @@ inline std::string sweep_program() {
   return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "cir-sweep").string();
 }
 
+// cir-report, beside cir-sweep.
+inline std::string report_program() {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "cir-report").string();
+}
+
 // slurm/run-sweep, which ctest names in CIR_RUN_SWEEP (tests/workers/CMakeLists.txt).
 inline std::string run_sweep_script() {
   const char* path = std::getenv("CIR_RUN_SWEEP");
-  EXPECT_NE(path, nullptr) << "CIR_RUN_SWEEP is unset: run this test through ctest, or set it to slurm/run-sweep";
+  EXPECT_NE(path, nullptr)
+      << "CIR_RUN_SWEEP is unset: run this test through ctest, or set it to slurm/run-sweep";
   return path != nullptr ? path : "slurm/run-sweep";
 }
 
