@@ -10,7 +10,7 @@
 # The Debian packages it needs travel with the working tree in
 # .gpu-bundle/debs (scripts/gpu-bundle.sh makes them); they are unpacked into
 # a private prefix, never into /. Everything goes to $OUT (default
-# ./gpu-check-out), at most 8 files: summary.md, env.txt, configure.log,
+# ./gpu-check-out), at most 8 files: summary.txt (Markdown), env.txt, configure.log,
 # build.log, ldd.txt, tests.log, sweep.log, bench.log.
 #
 # Without a GPU (torch.cuda.is_available() false) it rehearses: the same
@@ -31,7 +31,7 @@ jobs=${JOBS:-$(nproc)}
 build=$root/build-gpu
 prefix=$work/prefix
 mkdir -p "$OUT" "$work"
-summary=$OUT/summary.md
+summary=$OUT/summary.txt
 started=$(date +%s)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
