@@ -34,11 +34,14 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
-  const cir::Params params(fmt::format(R"({{"seed": 0, "data.dataset": "synthetic", "data.image_size": {},
-      "data.workers": {}, "data.prefetch": {}, "train.batch": {}, "data.synthetic.train_queries": {},
-      "model.text.encoder": "lstm"}})",
-                                       size, workers, prefetch, batch, samples),
-                           "bench");
+  namespace keys = cir::keys;
+  const cir::Params params(
+      fmt::format(
+          R"({{"seed": 0, "{}": "synthetic", "{}": {}, "{}": {}, "{}": {}, "{}": {}, "{}": {}, "{}": "lstm"}})",
+          keys::data::dataset.name, keys::data::image_size.name, size, keys::data::workers.name, workers,
+          keys::data::prefetch.name, prefetch, keys::train::batch.name, batch,
+          keys::data::synthetic::train_queries.name, samples, keys::model::text::encoder.name),
+      "bench");
   try {
     const std::shared_ptr<const cir::datasets::Dataset> dataset = cir::datasets::open_dataset(params);
     const auto tokenizer = cir::model::make_text_stack(params, dataset->training_captions()).tokenizer;

@@ -10,6 +10,8 @@
 #include <torch/torch.h>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -61,8 +63,8 @@ int main(int argc, char** argv) {
   }
   const torch::Device device = cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   using cir::workers::Precision;
-  const Precision precision =
-      cir::workers::precision_of(cir::Params(R"({"train.precision": ")" + precision_name + R"("})", "bench"));
+  const Precision precision = cir::workers::precision_of(cir::Params(
+      fmt::format(R"({{"{}": "{}"}})", cir::keys::train::precision.name, precision_name), "bench"));
   cir::workers::apply_matmul_precision(precision);
   torch::set_num_threads(threads);
   torch::manual_seed(0);
