@@ -117,11 +117,6 @@ TEST_F(Crash, ReadersOpenTheStoreWhileAWriterCommits) {
   EXPECT_GT(seen, 0) << "the readers never saw a commit";
 }
 
-std::string bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // A writer killed after HDF5 has closed its new snapshot (<store>.tmp, its
 // checksum block written) and before the rename (CIR_FAULT=store.commit:1
 // in store_commit_writer) leaves the store as it was, and readable; the

@@ -20,38 +20,6 @@ namespace {
 
 using Refusal = StoreTest;
 
-std::string bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-// Opens `path` with a reader and a writer; both must refuse with exit code 3
-// and a message containing `expected`, and leave the file as it was.
-void expect_refused(const fs::path& path, const std::string& expected) {
-  const std::string before = bytes_of(path);
-  const auto mtime = fs::last_write_time(path);
-  for (const bool writer : {false, true}) {
-    try {
-      if (writer) {
-        Writer::open(path, header());
-      } else {
-        Reader::open(path);
-      }
-      ADD_FAILURE() << (writer ? "the writer" : "the reader") << " opened " << path;
-    } catch (const Error& error) {
-      EXPECT_EQ(error.code(), ExitCode::store_refused) << error.what();
-      EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-      EXPECT_NE(std::string(error.what()).find(path.string()), std::string::npos) << error.what();
-    }
-  }
-  EXPECT_EQ(bytes_of(path), before);
-  EXPECT_EQ(fs::last_write_time(path), mtime);
-}
-
 TEST_F(Refusal, AFileThatIsNotHdf5) {
   const fs::path path = dir_ / "notes.h5";
   write_bytes(path, "trial,epoch,r10\n0,0,31.5\n");

@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "common/digest.hpp"
+#include "common/error.hpp"
 #include "store/store.hpp"
 
 namespace cir::store::testing {
@@ -97,6 +100,38 @@ inline void expect_same(const EpochRecord& a, const EpochRecord& b) {
   EXPECT_EQ(a.samples_per_second, b.samples_per_second);
   ASSERT_EQ(a.recalls.size(), b.recalls.size());
   for (std::size_t i = 0; i < a.recalls.size(); ++i) EXPECT_EQ(a.recalls[i], b.recalls[i]);
+}
+
+inline std::string bytes_of(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline void write_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+// Opens `path` with a reader and a writer; both must refuse with exit code 3
+// and a message containing `expected`, and leave the file as it was.
+inline void expect_refused(const fs::path& path, const std::string& expected) {
+  const std::string before = bytes_of(path);
+  const auto mtime = fs::last_write_time(path);
+  for (const bool writer : {false, true}) {
+    try {
+      if (writer) {
+        Writer::open(path, header());
+      } else {
+        Reader::open(path);
+      }
+      ADD_FAILURE() << (writer ? "the writer" : "the reader") << " opened " << path;
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), ExitCode::store_refused) << error.what();
+      EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find(path.string()), std::string::npos) << error.what();
+    }
+  }
+  EXPECT_EQ(bytes_of(path), before);
+  EXPECT_EQ(fs::last_write_time(path), mtime);
 }
 
 }  // namespace cir::store::testing
